@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make report` (run the workbook) and `make test`.
+# Both set up .venv, the package and its Jupyter kernel the first time and reuse them afterwards.
+
+PYTHON_BOOT ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.setup-stamp
+KERNEL := xai-workbook
+PROFILE ?= default
+
+.PHONY: setup report smoke test clean-cache
+
+setup: $(STAMP)
+
+# Re-runs only when pyproject.toml changed (or the venv is new).
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (xai workbook)"
+	touch $(STAMP)
+
+report: setup
+	$(PY) -m xai_nb_utils.report --profile $(PROFILE)
+
+smoke: setup
+	$(PY) -m xai_nb_utils.report --profile smoke
+
+test: setup
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+clean-cache:
+	rm -rf data/cache

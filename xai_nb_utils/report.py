@@ -1,0 +1,300 @@
+"""Papermill runner: executes the workbook's notebooks headless and writes an HTML index.
+
+    python -m xai_nb_utils.report --profile default
+    python -m xai_nb_utils.report --profile smoke --only 00 -p n_images=4
+
+Each notebook in ``notebooks/`` (sorted by name) runs with the parameters ``profile``,
+``device`` and any ``-p key=value``; the executed notebook goes to ``reports/<stem>.ipynb``,
+its HTML to ``reports/<stem>.html``, and the results it recorded (``results.Recorder``) are
+read from ``reports/results/<stem>.json``. The run stops at the first failing notebook,
+naming the notebook and the cell, and exits non-zero. ``reports/index.html`` links every
+executed notebook with its run time, key results and claims.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import contextlib
+import datetime
+import fnmatch
+import html
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from xai_nb_utils import paths
+
+PROFILES = ("smoke", "default", "paper")
+KERNEL_NAME = "xai-workbook"  # installed into the venv by `make setup`
+FALLBACK_KERNEL_NAME = "python3"
+RUN_LOG_NAME = "run_log.json"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised an error; names the notebook and the failing cell."""
+
+    def __init__(self, notebook: Path, cell_index: int | None, exec_count, source: str,
+                 ename: str, evalue: str):
+        self.notebook = Path(notebook)
+        self.cell_index = cell_index
+        self.exec_count = exec_count
+        self.source = source
+        self.ename = ename
+        self.evalue = evalue
+        first_line = next((line for line in source.splitlines() if line.strip()), "")
+        super().__init__(
+            f"notebook {self.notebook.name} failed in cell {cell_index} "
+            f"(execution count {exec_count}, starting `{first_line}`): {ename}: {evalue}"
+        )
+
+
+def default_notebooks_dir() -> Path:
+    return paths.repo_root() / "notebooks"
+
+
+def find_notebooks(notebooks_dir: Path | None = None, only: list[str] | None = None) -> list[Path]:
+    """Notebooks in ``notebooks_dir`` sorted by name; ``only`` keeps stems matching any pattern
+    (a glob, or a plain substring such as ``03``)."""
+    notebooks_dir = Path(notebooks_dir or default_notebooks_dir())
+    found = sorted(p for p in notebooks_dir.glob("*.ipynb") if not p.name.startswith("."))
+    if only:
+        found = [p for p in found if any(_matches(p.stem, pattern) for pattern in only)]
+    return found
+
+
+def _matches(stem: str, pattern: str) -> bool:
+    return fnmatch.fnmatch(stem, pattern) or pattern in stem
+
+
+def kernel_name() -> str:
+    """The venv's own kernel when installed (``make setup``), else ``python3``."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    return KERNEL_NAME if KERNEL_NAME in specs else FALLBACK_KERNEL_NAME
+
+
+@contextlib.contextmanager
+def _environment(**overrides: str):
+    """Temporarily set environment variables (inherited by the notebook kernel)."""
+    saved = {key: os.environ.get(key) for key in overrides}
+    os.environ.update(overrides)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def results_path(output_dir: Path, stem: str) -> Path:
+    return Path(output_dir) / "results" / f"{stem}.json"
+
+
+def run_notebook(path, profile: str, output_dir, parameters: dict | None = None,
+                 kernel: str | None = None) -> tuple[dict, float]:
+    """Execute one notebook with papermill; return (recorded results, seconds).
+
+    ``output_dir`` plays the role of ``reports/``: the kernel gets ``XAI_REPORTS_DIR`` set to it,
+    so the notebook's results land in ``output_dir/results/<stem>.json``. The executed notebook
+    and its HTML are written to ``output_dir/<stem>.ipynb`` and ``.html`` (also on failure).
+    Raises ``NotebookFailed`` naming the failing cell.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    path = Path(path).resolve()
+    output_dir = Path(output_dir).resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    executed = output_dir / f"{path.stem}.ipynb"
+    recorded = results_path(output_dir, path.stem)
+    recorded.unlink(missing_ok=True)  # never attribute a stale result to this run
+
+    started = time.perf_counter()
+    try:
+        with _environment(XAI_HEADLESS="1", MPLBACKEND="Agg", XAI_REPORTS_DIR=str(output_dir)):
+            papermill.execute_notebook(
+                str(path), str(executed),
+                parameters={"profile": profile, **(parameters or {})},
+                kernel_name=kernel or kernel_name(),
+                cwd=str(path.parent),
+                progress_bar=False,
+            )
+    except PapermillExecutionError as error:
+        raise NotebookFailed(path, error.cell_index, error.exec_count, error.source,
+                             error.ename, error.evalue) from None
+    finally:
+        seconds = time.perf_counter() - started
+        if executed.exists():
+            write_html(executed, output_dir / f"{path.stem}.html")
+    results = json.loads(recorded.read_text()) if recorded.exists() else {}
+    return results, seconds
+
+
+def write_html(notebook_path: Path, html_path: Path) -> None:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    html_path.write_text(body, encoding="utf-8")
+
+
+# ---------------------------------------------------------------- index
+
+def _load_run_log(output_dir: Path) -> dict:
+    log_path = output_dir / RUN_LOG_NAME
+    try:
+        return json.loads(log_path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _update_run_log(output_dir: Path, stem: str, entry: dict) -> dict:
+    log = _load_run_log(output_dir)
+    log[stem] = entry
+    (output_dir / RUN_LOG_NAME).write_text(json.dumps(log, indent=1, sort_keys=True))
+    return log
+
+
+def _summarize(value) -> str:
+    """A short text for one recorded value: scalars as they are, tables by their size."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+        return f"table, {len(value)} rows"
+    text = json.dumps(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _results_cell(results: dict) -> str:
+    records = results.get("records", {})
+    items = "".join(f"<li><code>{html.escape(str(key))}</code> = {html.escape(_summarize(value))}</li>"
+                    for key, value in records.items())
+    return f"<ul>{items}</ul>" if items else ""
+
+
+def _claims_cell(results: dict) -> str:
+    items = []
+    for claim in results.get("claims", []):
+        mark = "&#10004;" if claim.get("passed") else "&#10008;"
+        colour = "green" if claim.get("passed") else "red"
+        items.append(f'<li><span style="color:{colour}">{mark}</span> {html.escape(str(claim.get("name")))}'
+                     f' <small>{html.escape(str(claim.get("detail", "")))}</small></li>')
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+def write_index(output_dir: Path, notebooks: list[Path]) -> Path:
+    """``index.html`` listing ``notebooks`` with their last run (time, status, results)."""
+    log = _load_run_log(output_dir)
+    rows = []
+    total = 0.0
+    for notebook in notebooks:
+        stem = notebook.stem
+        entry = log.get(stem)
+        if entry is None:
+            rows.append(f"<tr><td>{html.escape(stem)}</td><td colspan=5>not run yet</td></tr>")
+            continue
+        total += entry["seconds"]
+        results_file = results_path(output_dir, stem)
+        results = json.loads(results_file.read_text()) if results_file.exists() else {}
+        status = html.escape(entry["status"])
+        if entry["status"] != "ok":
+            status = f'<span style="color:red">{status}</span>'
+        rows.append(
+            f'<tr><td><a href="{html.escape(stem)}.html">{html.escape(stem)}</a></td>'
+            f"<td>{status}</td><td>{html.escape(entry['profile'])}</td>"
+            f"<td>{entry['seconds']:.1f} s</td>"
+            f"<td>{_results_cell(results)}</td><td>{_claims_cell(results)}</td></tr>"
+        )
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Saliency workbook report</title>
+<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} ul{{margin:0;padding-left:1.2em}}</style>
+</head><body>
+<h1>Saliency workbook report</h1>
+<p>Generated {datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}; total notebook time {total:.1f} s.</p>
+<table><tr><th>notebook</th><th>status</th><th>profile</th><th>time</th><th>key results</th><th>claims</th></tr>
+{chr(10).join(rows)}
+</table></body></html>
+"""
+    index = output_dir / "index.html"
+    index.write_text(page, encoding="utf-8")
+    return index
+
+
+# ---------------------------------------------------------------- CLI
+
+def parse_parameter(text: str) -> tuple[str, object]:
+    """``key=value`` -> (key, value); the value is a Python literal when it parses as one."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"-p expects key=value with a Python name as key, got {text!r}")
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        value = raw
+    return key, value
+
+
+def run_all(profile: str, device: str = "auto", only: list[str] | None = None,
+            parameters: dict | None = None, notebooks_dir: Path | None = None,
+            output_dir: Path | None = None) -> int:
+    """Run the notebooks in order; stop at the first failure. Returns the exit code."""
+    output_dir = Path(output_dir or paths.reports_dir())
+    output_dir.mkdir(parents=True, exist_ok=True)
+    notebooks = find_notebooks(notebooks_dir, only)
+    if not notebooks:
+        print(f"no notebook matches {only} in {notebooks_dir or default_notebooks_dir()}", file=sys.stderr)
+        return 2
+    kernel = kernel_name()
+    print(f"running {len(notebooks)} notebook(s), profile={profile}, device={device}, kernel={kernel}")
+    exit_code = 0
+    for number, notebook in enumerate(notebooks, start=1):
+        print(f"[{number}/{len(notebooks)}] {notebook.stem} ...", flush=True)
+        started = time.perf_counter()
+        status = "ok"
+        try:
+            _, seconds = run_notebook(notebook, profile, output_dir,
+                                      {"device": device, **(parameters or {})}, kernel=kernel)
+        except NotebookFailed as failure:
+            seconds = time.perf_counter() - started
+            status = f"failed in cell {failure.cell_index}: {failure.ename}"
+            print(f"FAILED: {failure}", file=sys.stderr)
+            print(f"executed notebook with the error: {output_dir / (notebook.stem + '.ipynb')}",
+                  file=sys.stderr)
+            exit_code = 1
+        _update_run_log(output_dir, notebook.stem, {"status": status, "profile": profile,
+                                                     "seconds": round(seconds, 2)})
+        print(f"    {status}, {seconds:.1f} s", flush=True)
+        if exit_code:
+            break
+    all_notebooks = find_notebooks(notebooks_dir)
+    index = write_index(output_dir, all_notebooks)
+    print(f"index: {index}")
+    return exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m xai_nb_utils.report", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", choices=PROFILES, default="default")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (passed to every notebook)")
+    parser.add_argument("--only", nargs="+", metavar="PATTERN",
+                        help="run only notebooks whose name matches (glob or substring)")
+    parser.add_argument("-p", dest="parameters", action="append", type=parse_parameter, default=[],
+                        metavar="KEY=VALUE", help="extra notebook parameter (Python literal or text)")
+    parser.add_argument("--notebooks-dir", type=Path, default=None, help="default: notebooks/ of the repository")
+    parser.add_argument("--output-dir", type=Path, default=None, help="default: reports/ (XAI_REPORTS_DIR)")
+    args = parser.parse_args(argv)
+    return run_all(args.profile, args.device, args.only, dict(args.parameters),
+                   args.notebooks_dir, args.output_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
