@@ -1,0 +1,152 @@
+"""Opti-CAM: normalizations on hand-made maps, a model whose ideal map is known, per-image early stopping."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from xai_nb_utils.opticam import normalize_saliency, optimize_opticam, opticam
+
+SIZE = 8
+
+
+class HalfPlaneModel(nn.Module):
+    """Class 0 logit = scale * (sum(left half of x) - sum(right half)); class 1 = its negative.
+
+    The layer ``features`` returns three fixed maps: left-half indicator, right-half indicator and a vertical
+    ramp (times the image mean, so an all-zero image has all-zero features). For a positive image, the mask in
+    [0, 1] maximising the class-0 logit is exactly the left-half indicator, which the span of the features
+    approaches as the weight of the left map dominates.
+    """
+
+    cam_layer_name = "features"
+
+    def __init__(self, scale=1.0):
+        super().__init__()
+        self.scale = scale
+        left = torch.zeros(SIZE, SIZE)
+        left[:, : SIZE // 2] = 1
+        ramp = torch.linspace(0, 1, SIZE).view(SIZE, 1).expand(SIZE, SIZE)
+        self.register_buffer("sign", 2 * left - 1)
+        self.register_buffer("maps", torch.stack([left, 1 - left, ramp]))
+        self.features = FixedMaps(self.maps)
+
+    def forward(self, x):
+        self.features(x)
+        score = self.scale * (x.sum(1) * self.sign).flatten(1).sum(1)
+        return torch.stack([score, -score], dim=1)
+
+
+class FixedMaps(nn.Module):
+    def __init__(self, maps):
+        super().__init__()
+        self.maps = maps
+
+    def forward(self, x):
+        return x.mean((1, 2, 3)).view(-1, 1, 1, 1) * self.maps.unsqueeze(0)
+
+
+def test_normalizations_on_hand_made_map():
+    a = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).view(1, 1, 2, 2)
+    assert torch.allclose(normalize_saliency(a, "range").flatten(), torch.tensor([0, 1 / 3, 2 / 3, 1]))
+    assert torch.allclose(normalize_saliency(a, "max").flatten(), torch.tensor([0.25, 0.5, 0.75, 1.0]))
+    expected = torch.tensor([1 / (1 + math.exp(-v)) for v in (1.0, 2.0, 3.0, 4.0)])
+    assert torch.allclose(normalize_saliency(a, "sigmoid").flatten(), expected)
+
+
+def test_normalization_is_per_image():
+    a = torch.stack([torch.tensor([[0.0, 1.0]]), torch.tensor([[10.0, 30.0]])]).unsqueeze(1)
+    assert torch.allclose(normalize_saliency(a, "range").flatten(1), torch.tensor([[0.0, 1.0], [0.0, 1.0]]))
+
+
+@pytest.mark.parametrize("how", ["range", "max"])
+def test_constant_map_gives_zeros_and_finite_gradient(how):
+    constant = torch.full((2, 1, 3, 3), 0.0 if how == "max" else 5.0, requires_grad=True)
+    out = normalize_saliency(constant, how)
+    out.sum().backward()
+    assert torch.equal(out, torch.zeros_like(out))
+    assert torch.isfinite(constant.grad).all()
+
+
+def test_bad_choice_names_parameter():
+    with pytest.raises(ValueError, match="normalization"):
+        normalize_saliency(torch.ones(1, 1, 2, 2), "minmax")
+    with pytest.raises(ValueError, match="objective"):
+        opticam(HalfPlaneModel(), torch.ones(1, 1, SIZE, SIZE), 0, objective="loss")
+    with pytest.raises(ValueError, match="layer"):
+        opticam(HalfPlaneModel(), torch.ones(1, 1, SIZE, SIZE), 0, layer="nope")
+
+
+@pytest.mark.parametrize("objective,selector", [("mask", "logit"), ("mask", "probability"), ("iomask", "logit")])
+def test_finds_the_known_ideal_map(objective, selector):
+    # A small scale keeps the probability away from 1, where float32 saturates and the early stop would fire.
+    model = HalfPlaneModel(scale=1.0 if selector == "logit" else 1 / SIZE**2)
+    x = torch.ones(1, 1, SIZE, SIZE)
+    result = optimize_opticam(model, x, torch.tensor([0]), objective=objective, selector=selector)
+    ideal = model.maps[0]
+    assert (result.maps[0, 0] - ideal).abs().max() < 0.05
+    assert result.weights[0, 0] > 0.95
+    best_logit = model(x * result.maps)[0, 0].item()
+    assert best_logit > 0.95 * model.scale * SIZE * SIZE / 2  # the maximum is reached with the ideal mask
+
+
+def test_other_class_gets_the_complementary_map():
+    model = HalfPlaneModel()
+    maps = opticam(model, torch.ones(1, 1, SIZE, SIZE), torch.tensor([1]))
+    assert (maps[0, 0] - model.maps[1]).abs().max() < 0.05
+
+
+def test_uniform_start_is_the_plain_average_of_feature_maps():
+    """With max_iter=1 the best (only evaluated) u is the constant start: range-normalized mean feature map."""
+    model = HalfPlaneModel()
+    maps = opticam(model, torch.ones(1, 1, SIZE, SIZE), 0, max_iter=1)
+    assert torch.allclose(maps[0, 0], normalize_saliency(model.maps.mean(0).view(1, 1, SIZE, SIZE))[0, 0], atol=1e-6)
+
+
+def test_early_stop_is_per_image_and_independent_of_batch_composition():
+    model = HalfPlaneModel()
+    blank, bright, dim = torch.zeros(1, 1, SIZE, SIZE), torch.ones(1, 1, SIZE, SIZE), torch.full((1, 1, SIZE, SIZE), 0.3)
+    alone = optimize_opticam(model, bright, 0)
+    batched = optimize_opticam(model, torch.cat([blank, bright, dim]), torch.zeros(3, dtype=torch.long))
+    # The blank image's loss is constant (all-zero features and image): it stops after two evaluations...
+    assert batched.n_iter[0] == 2
+    # ...while the others keep going, and the bright image follows exactly its own trajectory.
+    assert batched.n_iter[1] == alone.n_iter[0] > 2
+    assert torch.allclose(batched.maps[1], alone.maps[0], atol=1e-6)
+    assert torch.allclose(batched.weights[1], alone.weights[0], atol=1e-6)
+
+
+def test_features_are_computed_once():
+    model = HalfPlaneModel()
+    calls = []
+    model.register_forward_hook(lambda *args: calls.append(1))
+    result = optimize_opticam(model, torch.ones(2, 1, SIZE, SIZE), 0, max_iter=7)
+    assert len(calls) == 1 + int(result.n_iter.max())  # one clean pass, then one masked pass per iteration
+
+
+def test_normalized_mask_space_blends_towards_the_mean():
+    from xai_nb_utils.opticam import apply_mask
+
+    class WithNormalizer(nn.Module):
+        normalizer = type("N", (), {"mean": torch.tensor([0.5])})()
+
+    x = torch.tensor([0.0, 1.0]).view(1, 1, 1, 2)
+    out = apply_mask(WithNormalizer(), x, torch.zeros_like(x), "normalized")
+    assert torch.allclose(out, torch.full_like(x, 0.5))
+
+
+def test_snapshots_match_shorter_runs():
+    model = HalfPlaneModel()
+    x = torch.ones(1, 1, SIZE, SIZE)
+    long = optimize_opticam(model, x, 0, max_iter=20, snapshot_iters=(5,))
+    short = optimize_opticam(model, x, 0, max_iter=5)
+    assert torch.allclose(long.snapshots[5], short.maps, atol=1e-6)
+
+
+def test_diff_objective_preserves_the_clean_score():
+    model = HalfPlaneModel()
+    x = torch.ones(1, 1, SIZE, SIZE)
+    x[..., SIZE // 2:] = 0.5  # clean class-0 logit: 32 - 16 = 16
+    result = optimize_opticam(model, x, 0, objective="diff")
+    gap = (model(x)[0, 0] - model(x * result.maps)[0, 0]).abs().item()
+    assert gap < 0.5 and abs(result.objective.item() + gap) < 1e-4
