@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .models import get_layer
+
 NORMALIZATIONS = ("range", "max", "sigmoid")
 OBJECTIVES = ("mask", "diff", "iomask", "iodiff")
 SELECTORS = ("logit", "probability")
@@ -77,19 +79,11 @@ def apply_mask(model, x: torch.Tensor, mask: torch.Tensor, mask_space: str = "pi
     return mean + mask * (x - mean)
 
 
-def _layer(model, name):
-    modules = dict(model.named_modules())
-    if name not in modules:
-        raise ValueError(f"parameter 'layer' = {name!r} is not a module of the model; "
-                         f"choose one of {[n for n in modules if n]}")
-    return modules[name]
-
-
 @torch.no_grad()
 def layer_features(model, x: torch.Tensor, layer: str):
     """One forward pass: the activations of ``layer`` (N, K, h, w) and the logits (N, C)."""
     captured = {}
-    handle = _layer(model, layer).register_forward_hook(lambda m, i, out: captured.update(out=out))
+    handle = get_layer(model, layer).register_forward_hook(lambda m, i, out: captured.update(out=out))
     try:
         logits = model(x)
     finally:
