@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from .explainers import register_method
 from .models import get_layer
 
 NORMALIZATIONS = ("range", "max", "sigmoid")
@@ -191,6 +192,7 @@ def _final_maps(features, u, size, normalization, activation):
     return saliency_mask(features, u, size, normalization, activation)
 
 
+@register_method("opticam", "single", "optimisation")
 def opticam(model, x, target, **kwargs) -> torch.Tensor:
     """Registry entry: Opti-CAM saliency maps (N, 1, H, W) in [0, 1]; kwargs as :func:`optimize_opticam`."""
     return optimize_opticam(model, x, target, **kwargs).maps
