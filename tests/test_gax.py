@@ -1,0 +1,156 @@
+"""GAX module: AX heatmaps, CO-score gap statistics and the GAX generator on models whose numbers are derivable."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from xai_nb_utils import gax as G
+from xai_nb_utils.explainers import explain
+
+
+def linear_model(weight: torch.Tensor) -> nn.Module:
+    """f(x) = W flatten(x), no bias: every CO score is linear in h and computable by hand."""
+    num_classes, num_features = weight.shape
+    layer = nn.Linear(num_features, num_classes, bias=False)
+    layer.weight.data.copy_(weight)
+    return nn.Sequential(nn.Flatten(), layer).eval()
+
+
+def co_weights(label: int, num_classes: int) -> torch.Tensor:
+    """The paper's score constants: +1 for the label, -1/(C-1) for the other classes."""
+    weights = torch.full((num_classes,), -1.0 / (num_classes - 1))
+    weights[label] = 1.0
+    return weights
+
+
+@pytest.fixture
+def setup():
+    generator = torch.Generator().manual_seed(0)
+    weight = torch.randn(3, 2 * 4 * 4, generator=generator)
+    x = torch.rand(6, 2, 4, 4, generator=generator)
+    return linear_model(weight), weight, x
+
+
+def test_normalize_max_abs_is_global_per_sample():
+    h = torch.tensor([[[[1.0, -4.0]], [[2.0, 0.5]]], [[[0.1, 0.2]], [[-0.05, 0.0]]]])
+    normalized = G.normalize_max_abs(h)
+    assert torch.allclose(normalized[0], h[0] / 4.0)
+    assert torch.allclose(normalized[1], h[1] / 0.2)
+
+
+def test_ax_input_x_gradient_co_matches_hand_computation(setup):
+    model, weight, x = setup
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    scores = G.ax_scores(model, x, labels, methods=["InputXGradient"], outputs=["logit"], progress=False)
+    pred = (x.flatten(1) @ weight.T).argmax(1)
+    for combination in G.COMBINATIONS:
+        part = scores[scores["combination"] == combination].sort_values("index")
+        for i in range(len(x)):
+            h = x[i].flatten() * weight[pred[i]]  # input x gradient of the predicted logit
+            h = h / h.abs().max()
+            combined = x[i].flatten() + h if combination == "add" else x[i].flatten() * h
+            expected = co_weights(labels[i], 3) @ (weight @ combined - weight @ x[i].flatten())
+            assert part["co"].iloc[i] == pytest.approx(float(expected), rel=1e-4, abs=1e-4)
+            assert part["pred"].iloc[i] == pred[i]
+            assert part["pred_after"].iloc[i] == int((weight @ combined).argmax())
+
+
+def test_auroc_and_gap_on_known_distributions():
+    correct = np.r_[np.ones(50, bool), np.zeros(20, bool)]
+    separated = np.r_[np.linspace(5, 6, 50), np.linspace(0, 1, 20)]
+    gap = G.co_gap(separated, correct, n_boot=200, seed=0)
+    assert gap["auroc"] == 1.0 and gap["auroc_low"] == 1.0 and gap["auroc_high"] == 1.0
+    assert gap["wasserstein"] == pytest.approx(5.0)  # two equally spread groups shifted by 5
+    assert G.co_gap(-separated, correct, n_boot=10)["auroc"] == 0.0
+    ties = G.co_gap(np.zeros(70), correct, n_boot=10)
+    assert ties["auroc"] == 0.5 and ties["wasserstein"] == 0.0
+    assert np.isnan(G.co_gap(separated[:50], correct[:50], n_boot=10)["auroc"])  # no wrong predictions
+
+
+def test_auroc_matches_sklearn_and_bootstrap_is_seeded():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    correct = rng.random(300) < 0.7
+    co = rng.normal(size=300) + correct
+    assert G.auroc_wrong_detector(co, correct) == pytest.approx(roc_auc_score(correct, co))
+    first, second = G.co_gap(co, correct, n_boot=100, seed=3), G.co_gap(co, correct, n_boot=100, seed=3)
+    assert first == second
+    assert first["auroc_low"] < first["auroc"] < first["auroc_high"]
+
+
+def test_gax_first_step_is_the_adam_sign_step(setup):
+    """Adam's first update is lr * sign(gradient); the gradient of eq. (6) is derived by hand for a linear model."""
+    model, weight, x = setup
+    target = torch.tensor([0, 1, 2, 0, 1, 2])
+    result = G.gax(model, x, target, co_target=1e9, max_iter=1, bias=0.01, snapshot_iterations=[0, 1])
+    flat, bias, eps, ls = x.flatten(1), 0.01, 1e-4, 100.0
+    h0 = torch.tanh(flat + bias)
+    co_gradient = torch.stack([co_weights(t, 3) @ weight for t in target])  # d CO / d h
+    similarity = ((h0 - flat + eps) ** 2 / (flat + eps)).mean(1, keepdim=True)
+    similarity_gradient = -ls / similarity**2 * 2 * (h0 - flat + eps) / (flat + eps) / flat.shape[1]
+    loss_gradient_h = (-co_gradient + similarity_gradient) * (1 - h0**2)
+    w1 = 1 - 0.1 * torch.sign(loss_gradient_h * flat)
+    b1 = bias - 0.1 * torch.sign(loss_gradient_h)
+    assert torch.allclose(result.snapshots[0].flatten(1), h0, atol=1e-6)
+    assert torch.allclose(result.snapshots[1].flatten(1), torch.tanh(w1 * flat + b1), atol=1e-5)
+    expected_co0 = (co_gradient * (h0)).sum(1)
+    assert torch.allclose(result.co[:, 0], expected_co0, atol=1e-4)
+
+
+def test_gax_without_similarity_loss_raises_co_monotonically_and_stops_at_target(setup):
+    """With similarity_factor = 0 on a linear model, every d CO / d w_i keeps its sign (x > 0), so Adam moves each
+    h_i monotonically towards sign(d CO / d h_i): the CO score rises at every step until the target is reached."""
+    model, weight, x = setup
+    target = torch.tensor([0, 1, 2, 0, 1, 2])
+    co_target = 20.0
+    result = G.gax(model, x, target, co_target=co_target, max_iter=100, similarity_factor=0.0)
+    assert result.converged.all()
+    for i in range(len(x)):
+        trajectory = result.co[i, : result.iterations[i] + 1]
+        assert not torch.isnan(trajectory).any() and torch.isnan(result.co[i, result.iterations[i] + 1:]).all()
+        assert (trajectory[1:] > trajectory[:-1]).all()
+        assert trajectory[-1] >= co_target and (trajectory[:-1] < co_target).all()
+    final_co = torch.stack([co_weights(t, 3) @ (weight @ h) for t, h in zip(target, result.heatmaps.flatten(1))])
+    assert (final_co >= co_target - 1e-4).all()
+
+
+def test_gax_with_the_paper_loss_reaches_the_target(setup):
+    """With the paper's similarity term (ls = 100) the CO score may dip first (the term pushes h away from x), but a
+    model with a large enough gradient reaches the target; the heatmap stays in [-1, 1] (tanh)."""
+    model, weight, x = setup
+    result = G.gax(linear_model(10 * weight), x, torch.tensor([0, 1, 2, 0, 1, 2]), co_target=50.0, max_iter=300)
+    assert result.converged.all() and (result.iterations > 0).all()
+    last = result.co.gather(1, result.iterations.view(-1, 1)).squeeze(1)
+    assert (last >= 50.0).all()
+    assert result.heatmaps.abs().max() <= 1.0
+
+
+def test_gax_reports_images_that_hit_the_cap(setup):
+    model, _, x = setup
+    result = G.gax(model, x, torch.zeros(6, dtype=torch.long), co_target=1e6, max_iter=5)
+    assert not result.converged.any() and (result.iterations == 5).all() and result.share_converged == 0.0
+    assert not torch.isnan(result.co).any()
+
+
+def test_gax_per_image_stopping_is_independent_of_the_batch(setup):
+    _, weight, x = setup
+    target = torch.tensor([0, 1, 2, 0, 1, 2])
+    model = linear_model(10 * weight)
+    together = G.gax(model, x, target, co_target=50.0, max_iter=300)
+    assert len(set(together.iterations.tolist())) > 1, "the batch should mix early and late stoppers"
+    for i in (0, 3, 5):
+        alone = G.gax(model, x[i:i + 1], target[i:i + 1], co_target=50.0, max_iter=300)
+        assert alone.iterations[0] == together.iterations[i]
+        assert torch.allclose(alone.heatmaps[0], together.heatmaps[i], atol=1e-6)
+        assert torch.allclose(alone.co[0], together.co[i], atol=1e-5, equal_nan=True)
+
+
+def test_gax_is_registered_and_validates_its_input(setup):
+    model, _, x = setup
+    maps = explain("gax", model, x, torch.tensor([0, 1, 2, 0, 1, 2]), co_target=2.0, max_iter=20)
+    assert maps.shape == x.shape and maps.device == x.device
+    with pytest.raises(ValueError, match="output"):
+        G.gax(model, x, 0, output="probabilities")
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        G.gax(model, x - 0.5, 0)
