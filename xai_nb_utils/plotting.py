@@ -1,0 +1,65 @@
+"""Figures: saliency overlays, method galleries, bounding boxes, and saving to ``figures/``."""
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .paths import figures_dir
+
+
+def to_image(x: torch.Tensor) -> np.ndarray:
+    """(C,H,W) tensor in [0,1] -> (H,W,3) or (H,W) array for imshow."""
+    array = x.detach().cpu().float().clamp(0, 1).numpy()
+    return array[0] if array.shape[0] == 1 else array.transpose(1, 2, 0)
+
+
+def to_heat(saliency: torch.Tensor) -> np.ndarray:
+    """(C,H,W) or (H,W) map -> (H,W) array, channels summed."""
+    array = saliency.detach().cpu().float()
+    return (array.sum(0) if array.dim() == 3 else array).numpy()
+
+
+def overlay(ax, image: torch.Tensor, saliency: torch.Tensor | None = None, title: str = "", cmap: str = "jet",
+            alpha: float = 0.5, box=None):
+    """Show ``image`` with ``saliency`` on top (and an optional (x0,y0,x1,y1) box)."""
+    shown = to_image(image)
+    ax.imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
+    if saliency is not None:
+        ax.imshow(to_heat(saliency), cmap=cmap, alpha=alpha)
+    if box is not None:
+        draw_box(ax, box)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def draw_box(ax, box, colour: str = "lime"):
+    x0, y0, x1, y1 = [float(v) for v in box]
+    ax.add_patch(plt.Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=colour, linewidth=1.5))
+
+
+def signed_map(ax, saliency: torch.Tensor, title: str = ""):
+    """A signed map in red (positive) / blue (negative), symmetric around zero by its absolute maximum."""
+    heat = to_heat(saliency)
+    limit = float(np.abs(heat).max()) or 1.0
+    ax.imshow(heat, cmap="bwr", vmin=-limit, vmax=limit)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+
+
+def show_maps(images: torch.Tensor, maps: dict, row_titles=None, boxes=None, cell: float = 1.8):
+    """A grid: one row per image, the image then one overlay per method in ``maps`` (name -> (N,.,H,W))."""
+    n, names = len(images), list(maps)
+    fig, axes = plt.subplots(n, len(names) + 1, figsize=(cell * (len(names) + 1), cell * n), squeeze=False)
+    for i in range(n):
+        box = None if boxes is None else boxes[i]
+        overlay(axes[i, 0], images[i], title="" if row_titles is None else row_titles[i], box=box)
+        for j, name in enumerate(names):
+            overlay(axes[i, j + 1], images[i], maps[name][i], title=name if i == 0 else "", box=box)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, name: str, dpi: int = 110):
+    """Write ``figures/<name>.png`` and return its path."""
+    path = figures_dir() / f"{name}.png"
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path

@@ -1,0 +1,65 @@
+"""Machine-readable key results of a notebook run: ``reports/results/<notebook>.json``.
+
+The runner's index page and the notebook tests read these files. Every write is atomic and contains the whole
+record so far, so an interrupted notebook leaves a valid (partial) file.
+"""
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .cache import atomic_write_bytes
+from .paths import reports_dir
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numbers, arrays, tensors and DataFrames into plain JSON values (NaN -> None)."""
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):
+        return to_jsonable(value.reset_index().to_dict(orient="records") if value.index.name else value.to_dict(orient="records"))
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (np.bool_, bool)):
+        return bool(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    return value
+
+
+class Recorder:
+    """Collects ``record(key, value)`` and ``claim(name, passed, detail)`` and saves after each call."""
+
+    def __init__(self, notebook: str, **meta: Any):
+        self.path = Path(reports_dir()) / "results" / f"{notebook}.json"
+        self.data = {"notebook": notebook, **meta, "records": {}, "claims": []}
+        self._save()
+
+    def record(self, key: str, value: Any) -> Any:
+        self.data["records"][key] = to_jsonable(value)
+        self._save()
+        return value
+
+    def claim(self, name: str, passed: bool, detail: str = "") -> bool:
+        self.data["claims"] = [c for c in self.data["claims"] if c["name"] != name]
+        self.data["claims"].append({"name": name, "passed": bool(passed), "detail": detail})
+        self._save()
+        status = "holds" if passed else "DOES NOT HOLD"
+        print(f"[claim] {name}: {status}" + (f" ({detail})" if detail else ""))
+        return bool(passed)
+
+    def _save(self) -> None:
+        atomic_write_bytes(self.path, json.dumps(self.data, indent=1).encode())
+
+
+def load_results(notebook: str, directory: Path | None = None) -> dict:
+    directory = Path(directory or reports_dir()) / "results"
+    return json.loads((directory / f"{notebook}.json").read_text())
