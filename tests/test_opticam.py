@@ -5,24 +5,25 @@ import pytest
 import torch
 from torch import nn
 
-from xai_nb_utils.opticam import normalize_saliency, optimize_opticam, opticam
+from xai_nb_utils.models import NormalizedClassifier
+from xai_nb_utils.opticam import optimize_opticam, opticam, saliency_mask
 
 SIZE = 8
 
 
-class HalfPlaneModel(nn.Module):
+class HalfPlaneModel(NormalizedClassifier):
     """Class 0 logit = scale * (sum(left half of x) - sum(right half)); class 1 = its negative.
 
-    The layer ``features`` returns three fixed maps: left-half indicator, right-half indicator and a vertical
-    ramp (times the image mean, so an all-zero image has all-zero features). For a positive image, the mask in
+    It sees the normalized image z = x - mean. The layer ``features`` returns three fixed maps: left-half
+    indicator, right-half indicator and a vertical ramp. For a positive image, the mask in
     [0, 1] maximising the class-0 logit is exactly the left-half indicator, which the span of the features
     approaches as the weight of the left map dominates.
     """
 
     cam_layer_name = "features"
 
-    def __init__(self, scale=1.0):
-        super().__init__()
+    def __init__(self, scale=1.0, mean=0.0):
+        super().__init__(mean=[mean], std=[1.0])
         self.scale = scale
         left = torch.zeros(SIZE, SIZE)
         left[:, : SIZE // 2] = 1
@@ -31,9 +32,9 @@ class HalfPlaneModel(nn.Module):
         self.register_buffer("maps", torch.stack([left, 1 - left, ramp]))
         self.features = FixedMaps(self.maps)
 
-    def forward(self, x):
-        self.features(x)
-        score = self.scale * (x.sum(1) * self.sign).flatten(1).sum(1)
+    def forward_normalized(self, z):
+        self.features(z)
+        score = self.scale * (z.sum(1) * self.sign).flatten(1).sum(1)
         return torch.stack([score, -score], dim=1)
 
 
@@ -42,39 +43,45 @@ class FixedMaps(nn.Module):
         super().__init__()
         self.maps = maps
 
-    def forward(self, x):
-        return x.mean((1, 2, 3)).view(-1, 1, 1, 1) * self.maps.unsqueeze(0)
+    def forward(self, z):
+        return self.maps.expand(len(z), *self.maps.shape)
+
+
+def hand_made_mask(values, normalization):
+    features = torch.tensor(values, dtype=torch.float32).view(1, 1, 2, 2)
+    return saliency_mask(features, torch.zeros(1, 1), (2, 2), normalization).flatten()
 
 
 def test_normalizations_on_hand_made_map():
-    a = torch.tensor([[1.0, 2.0], [3.0, 4.0]]).view(1, 1, 2, 2)
-    assert torch.allclose(normalize_saliency(a, "range").flatten(), torch.tensor([0, 1 / 3, 2 / 3, 1]))
-    assert torch.allclose(normalize_saliency(a, "max").flatten(), torch.tensor([0.25, 0.5, 0.75, 1.0]))
+    values = [[1.0, 2.0], [3.0, 4.0]]
+    assert torch.allclose(hand_made_mask(values, "range"), torch.tensor([0, 1 / 3, 2 / 3, 1]))
+    assert torch.allclose(hand_made_mask(values, "max"), torch.tensor([0.25, 0.5, 0.75, 1.0]))
     expected = torch.tensor([1 / (1 + math.exp(-v)) for v in (1.0, 2.0, 3.0, 4.0)])
-    assert torch.allclose(normalize_saliency(a, "sigmoid").flatten(), expected)
+    assert torch.allclose(hand_made_mask(values, "sigmoid"), expected)
 
 
 def test_normalization_is_per_image():
-    a = torch.stack([torch.tensor([[0.0, 1.0]]), torch.tensor([[10.0, 30.0]])]).unsqueeze(1)
-    assert torch.allclose(normalize_saliency(a, "range").flatten(1), torch.tensor([[0.0, 1.0], [0.0, 1.0]]))
+    features = torch.tensor([[0.0, 1.0], [10.0, 30.0]]).view(2, 1, 1, 2)
+    mask = saliency_mask(features, torch.zeros(2, 1), (1, 2), "range")
+    assert torch.allclose(mask.flatten(1), torch.tensor([[0.0, 1.0], [0.0, 1.0]]))
 
 
-@pytest.mark.parametrize("how", ["range", "max"])
-def test_constant_map_gives_zeros_and_finite_gradient(how):
-    constant = torch.full((2, 1, 3, 3), 0.0 if how == "max" else 5.0, requires_grad=True)
-    out = normalize_saliency(constant, how)
-    out.sum().backward()
-    assert torch.equal(out, torch.zeros_like(out))
-    assert torch.isfinite(constant.grad).all()
+@pytest.mark.parametrize("normalization", ["range", "max"])
+def test_constant_map_gives_no_nan_and_finite_gradient(normalization):
+    features = torch.full((2, 3, 4, 4), 0.0 if normalization == "max" else 5.0)
+    u = torch.zeros(2, 3, requires_grad=True)
+    mask = saliency_mask(features, u, (8, 8), normalization)
+    mask.sum().backward()
+    assert torch.isfinite(mask).all() and torch.isfinite(u.grad).all()
 
 
 def test_bad_choice_names_parameter():
-    with pytest.raises(ValueError, match="normalization"):
-        normalize_saliency(torch.ones(1, 1, 2, 2), "minmax")
-    with pytest.raises(ValueError, match="objective"):
-        opticam(HalfPlaneModel(), torch.ones(1, 1, SIZE, SIZE), 0, objective="loss")
-    with pytest.raises(ValueError, match="layer"):
-        opticam(HalfPlaneModel(), torch.ones(1, 1, SIZE, SIZE), 0, layer="nope")
+    x = torch.ones(1, 1, SIZE, SIZE)
+    for name in ("objective", "normalization", "selector", "mask_space"):
+        with pytest.raises(ValueError, match=name):
+            opticam(HalfPlaneModel(), x, 0, **{name: "nonsense"})
+    with pytest.raises(ValueError, match="nope"):
+        opticam(HalfPlaneModel(), x, 0, layer="nope")
 
 
 @pytest.mark.parametrize("objective,selector", [("mask", "logit"), ("mask", "probability"), ("iomask", "logit")])
@@ -100,7 +107,8 @@ def test_uniform_start_is_the_plain_average_of_feature_maps():
     """With max_iter=1 the best (only evaluated) u is the constant start: range-normalized mean feature map."""
     model = HalfPlaneModel()
     maps = opticam(model, torch.ones(1, 1, SIZE, SIZE), 0, max_iter=1)
-    assert torch.allclose(maps[0, 0], normalize_saliency(model.maps.mean(0).view(1, 1, SIZE, SIZE))[0, 0], atol=1e-6)
+    ramp = torch.linspace(0, 1, SIZE).view(SIZE, 1).expand(SIZE, SIZE)  # range-normalized (1 + ramp) / 3
+    assert torch.allclose(maps[0, 0], ramp, atol=1e-6)
 
 
 def test_early_stop_is_per_image_and_independent_of_batch_composition():
@@ -108,7 +116,7 @@ def test_early_stop_is_per_image_and_independent_of_batch_composition():
     blank, bright, dim = torch.zeros(1, 1, SIZE, SIZE), torch.ones(1, 1, SIZE, SIZE), torch.full((1, 1, SIZE, SIZE), 0.3)
     alone = optimize_opticam(model, bright, 0)
     batched = optimize_opticam(model, torch.cat([blank, bright, dim]), torch.zeros(3, dtype=torch.long))
-    # The blank image's loss is constant (all-zero features and image): it stops after two evaluations...
+    # The blank image's loss is constant (x * s = 0 whatever s): it stops after two evaluations...
     assert batched.n_iter[0] == 2
     # ...while the others keep going, and the bright image follows exactly its own trajectory.
     assert batched.n_iter[1] == alone.n_iter[0] > 2
@@ -124,15 +132,15 @@ def test_features_are_computed_once():
     assert len(calls) == 1 + int(result.n_iter.max())  # one clean pass, then one masked pass per iteration
 
 
-def test_normalized_mask_space_blends_towards_the_mean():
-    from xai_nb_utils.opticam import apply_mask
-
-    class WithNormalizer(nn.Module):
-        normalizer = type("N", (), {"mean": torch.tensor([0.5])})()
-
-    x = torch.tensor([0.0, 1.0]).view(1, 1, 1, 2)
-    out = apply_mask(WithNormalizer(), x, torch.zeros_like(x), "normalized")
-    assert torch.allclose(out, torch.full_like(x, 0.5))
+def test_mask_space_decides_what_masking_removes():
+    """A black image with mean 0.5: in pixel space masking changes nothing (the loss is constant and the image
+    stops after two iterations); in normalized space z = -0.5 everywhere, so the class-0 logit
+    -0.5 * (sum_left s - sum_right s) is maximal for the right-half mask."""
+    model = HalfPlaneModel(mean=0.5)
+    black = torch.zeros(1, 1, SIZE, SIZE)
+    assert optimize_opticam(model, black, 0, mask_space="pixel").n_iter[0] == 2
+    maps = opticam(model, black, 0, mask_space="normalized")
+    assert (maps[0, 0] - model.maps[1]).abs().max() < 0.05
 
 
 def test_snapshots_match_shorter_runs():

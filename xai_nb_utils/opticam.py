@@ -7,9 +7,10 @@ optimised with Adam so that an objective of the class score of the masked image 
 Faithful to the paper and the authors' code where they agree: features computed once (only the masked forward
 passes run inside the loop), ``u`` initialised to a constant (uniform weights), Adam with lr 0.1, at most 100
 iterations, early stop when the loss changes by less than 1e-10, bilinear upsampling (align_corners=False), masking
-in [0, 1] pixel space before the model's input normalization. Deliberate differences from the authors' code:
+in [0, 1] pixel space before the model's input normalization (``mask_space="pixel"``; ``"normalized"`` masks the
+normalized image, as :mod:`metrics` does). Deliberate differences from the authors' code:
 early stopping is decided per image (their check sums the loss over the batch, coupling images), range
-normalization of a constant map gives zeros instead of NaN (the paper's convention n(0) := 0), and the returned
+normalization of a constant map gives ones (no masking) instead of NaN, and the returned
 weights are those of the best objective value seen (eq. 9 is an argmax), not simply the last Adam iterate.
 """
 from dataclasses import dataclass, field
@@ -17,40 +18,19 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from .explainers import register_method
+from .explainers import as_targets, register_method
+from .metrics import class_scores, normalize_maps, to_mask_space
 from .models import get_layer
+from .params import check_choice
 
 NORMALIZATIONS = ("range", "max", "sigmoid")
 OBJECTIVES = ("mask", "diff", "iomask", "iodiff")
-SELECTORS = ("logit", "probability")
+SELECTOR_SCORES = {"logit": "logit", "probability": "softmax"}  # selector g_c -> metrics.class_scores score
 MASK_SPACES = ("pixel", "normalized")
 ACTIVATIONS = ("identity", "relu")
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
-
-
-def _check(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"parameter {name!r} = {value!r} is not allowed; choose one of {list(allowed)}")
-
-
-def normalize_saliency(maps: torch.Tensor, how: str = "range", eps: float = 1e-12) -> torch.Tensor:
-    """Per-image normalization n of eqs. 16-18: ``range`` (A - min)/(max - min), ``max`` A/max, ``sigmoid``.
-
-    ``range`` maps a constant map to zeros and ``max`` an all-zero map to zeros (no NaN, finite gradients).
-    ``max`` assumes non-negative maps, as the paper does.
-    """
-    _check("normalization", how, NORMALIZATIONS)
-    if how == "sigmoid":
-        return torch.sigmoid(maps)
-    shape = (-1,) + (1,) * (maps.dim() - 1)
-    flat = maps.flatten(1)
-    high = flat.amax(dim=1).view(shape)
-    if how == "max":
-        return maps / high.clamp_min(eps)
-    low = flat.amin(dim=1).view(shape)
-    return (maps - low) / (high - low).clamp_min(eps)
 
 
 def combine_features(features: torch.Tensor, weights: torch.Tensor, activation: str = "identity") -> torch.Tensor:
@@ -60,56 +40,41 @@ def combine_features(features: torch.Tensor, weights: torch.Tensor, activation: 
 
 
 def saliency_mask(features, u, size, normalization="range", activation="identity") -> torch.Tensor:
-    """``s = n(up(S(x; u)))`` of eq. 10 at the input resolution ``size`` = (H, W), values in [0, 1]."""
+    """``s = n(up(S(x; u)))`` of eq. 10 at the input resolution ``size`` = (H, W), values in [0, 1].
+
+    ``n`` is :func:`metrics.normalize_maps`: ``range`` (eq. 16; a constant map becomes all ones, never NaN),
+    ``max`` (eq. 17, negatives clipped) or ``sigmoid`` (eq. 18), per image.
+    """
     saliency = combine_features(features, torch.softmax(u, dim=1), activation)
     upsampled = F.interpolate(saliency, size=size, mode="bilinear", align_corners=False)
-    return normalize_saliency(upsampled, normalization)
-
-
-def apply_mask(model, x: torch.Tensor, mask: torch.Tensor, mask_space: str = "pixel") -> torch.Tensor:
-    """The masked image fed to ``model``, in pixel space.
-
-    ``pixel``: ``x * mask`` (black baseline, the paper's code). ``normalized``: the normalized image is masked,
-    i.e. the pixel image whose normalization is ``normalize(x) * mask`` -- a blend towards the model's mean colour
-    (requires ``model.normalizer`` with ``mean``).
-    """
-    _check("mask_space", mask_space, MASK_SPACES)
-    if mask_space == "pixel":
-        return x * mask
-    mean = torch.as_tensor(model.normalizer.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    return mean + mask * (x - mean)
+    return normalize_maps(upsampled, normalization)
 
 
 @torch.no_grad()
-def layer_features(model, x: torch.Tensor, layer: str):
-    """One forward pass: the activations of ``layer`` (N, K, h, w) and the logits (N, C)."""
+def clean_pass(model, image, target, layer, score="logit", mask_space="pixel"):
+    """One forward pass of the unmasked ``image`` (in ``mask_space``): the activations of ``layer`` (N, K, h, w)
+    and the selected score of ``target`` (N,)."""
     captured = {}
     handle = get_layer(model, layer).register_forward_hook(lambda m, i, out: captured.update(out=out))
     try:
-        logits = model(x)
+        clean_score = class_scores(model, image, target, score, mask_space)
     finally:
         handle.remove()
-    return captured["out"].detach(), logits.detach()
+    return captured["out"].detach(), clean_score
 
 
-def _select(logits, target, selector):
-    """Selector g_c: the logit of class c, or its softmax probability."""
-    scores = torch.softmax(logits, dim=1) if selector == "probability" else logits
-    return scores.gather(1, target.view(-1, 1)).squeeze(1)
-
-
-def _loss(model, x, mask, target, clean_score, objective, selector, mask_space):
+def _loss(model, image, mask, target, clean_score, objective, score, mask_space):
     """Per-image loss to minimise = -F of eq. 10 (mask), eq. 19 (diff), A1 (iomask), A2 (iodiff)."""
     inside_outside = objective in ("iomask", "iodiff")
+    repeats = 2 if inside_outside else 1
     masks = torch.cat([mask, 1 - mask]) if inside_outside else mask
-    images = apply_mask(model, x.repeat(2 if inside_outside else 1, 1, 1, 1), masks, mask_space)
-    scores = _select(model(images), target.repeat(2 if inside_outside else 1), selector)
-    inside = scores[: len(x)]
+    scores = class_scores(model, image.repeat(repeats, 1, 1, 1) * masks, target.repeat(repeats), score, mask_space)
+    inside = scores[: len(image)]
     if objective == "mask":
         return -inside
     if objective == "diff":
         return (clean_score - inside).abs()
-    outside = scores[len(x):]
+    outside = scores[len(image):]
     if objective == "iomask":
         return -(inside - outside)
     return (clean_score - inside).abs() - (clean_score - outside).abs()
@@ -135,18 +100,17 @@ def optimize_opticam(model, x, target, layer=None, objective="mask", normalizati
     (for convergence curves from a single run).
     """
     for name, value, allowed in (("objective", objective, OBJECTIVES), ("normalization", normalization, NORMALIZATIONS),
-                                 ("selector", selector, SELECTORS), ("activation", activation, ACTIVATIONS),
+                                 ("selector", selector, SELECTOR_SCORES), ("activation", activation, ACTIVATIONS),
                                  ("mask_space", mask_space, MASK_SPACES)):
-        _check(name, value, allowed)
+        check_choice(name, value, allowed)
     if not (isinstance(max_iter, int) and max_iter >= 1):
         raise ValueError(f"parameter 'max_iter' must be an integer >= 1, got {max_iter!r}")
     if not lr > 0:
         raise ValueError(f"parameter 'lr' must be > 0, got {lr!r}")
-    layer = layer or model.cam_layer_name
-    target = torch.as_tensor(target, device=x.device).long().expand(len(x)).contiguous()
-    x = x.detach()
-    features, logits = layer_features(model, x, layer)
-    clean_score = _select(logits, target, selector)
+    target = as_targets(target, len(x), x.device)
+    score = SELECTOR_SCORES[selector]
+    image = to_mask_space(model, x.detach(), mask_space)
+    features, clean_score = clean_pass(model, image, target, layer, score, mask_space)
     n, k = features.shape[:2]
     size = tuple(x.shape[-2:])
     u = torch.zeros(n, k, device=x.device, dtype=features.dtype)
@@ -163,7 +127,7 @@ def optimize_opticam(model, x, target, layer=None, objective="mask", normalizati
             break
         u_rows = u[rows].requires_grad_(True)
         mask = saliency_mask(features[rows], u_rows, size, normalization, activation)
-        loss = _loss(model, x[rows], mask, target[rows], clean_score[rows], objective, selector, mask_space)
+        loss = _loss(model, image[rows], mask, target[rows], clean_score[rows], objective, score, mask_space)
         (grad,) = torch.autograd.grad(loss.sum(), u_rows)
         loss = loss.detach()
         n_iter[rows] += 1
