@@ -1,0 +1,374 @@
+"""User-supplied paper-scale data and weights (the ``paper`` profile). Nothing is ever downloaded.
+
+Default locations (each loader also takes explicit paths)::
+
+    data/external/imagenet/val/           ILSVRC2012 validation images: wnid sub-folders, or a flat folder
+                                          with val_labels.txt ("<file name> <class index or wnid>" per line)
+    data/external/imagenet/bbox/          optional ILSVRC2012 bounding-box XMLs (ILSVRC2012_bbox_val_v3)
+    data/external/imagenet/synset_words.txt  optional list of the 1000 wnids in class-index order
+    data/external/chest_xray/             Kaggle "Chest X-Ray Images (Pneumonia)": {train,val,test}/{NORMAL,PNEUMONIA}
+    data/external/weights/                torchvision ImageNet weights under their standard file names
+                                          (the torch hub cache, torch.hub.get_dir()/checkpoints/, is searched too)
+
+Images come back as lazy :class:`ImageFolderSplit` objects: labels and boxes are read at once, pixels only
+when asked for (``head``, ``subset``, ``batches``, indexing), resized and centre-cropped into [0, 1].
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torchvision
+from torch import nn
+from torchvision.transforms import functional as TF
+
+from .data import ImageDataset, ImageSplit, boxes_to_masks
+from .models import NormalizedClassifier, make_relus_not_inplace
+from .paths import MissingDataError, data_dir
+
+IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+WNID_PATTERN = re.compile(r"^n\d{8}$")
+LABEL_FILES = ("val_labels.txt", "val.txt")
+SYNSET_FILES = ("synset_words.txt", "LOC_synset_mapping.txt")
+CHEST_CLASSES = ["NORMAL", "PNEUMONIA"]
+# GAX paper, Sec. 3: Kaggle train+val pooled, then 266/1083 healthy and 790/3093 pneumonia drawn for val/train.
+GAX_CHEST_VALIDATION = {"NORMAL": (266, 266 + 1083), "PNEUMONIA": (790, 790 + 3093)}
+
+
+def external_dir() -> Path:
+    return data_dir() / "external"
+
+
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet class names in the standard (sorted-wnid) index order, as torchvision ships them."""
+    return list(torchvision.models.ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+# --------------------------------------------------------------------------------------------- lazy splits
+
+
+@dataclass
+class ImageFolderSplit:
+    """An :class:`~xai_nb_utils.data.ImageSplit` whose pixels stay on disk until needed.
+
+    ``resize`` is the short side to resize to (int) or an exact (H, W); ``crop`` an optional centre-crop size.
+    ``boxes`` (N,4) are (x0, y0, x1, y1) in output pixels, x1/y1 exclusive, when annotations were given.
+    Indexing gives ``(image, label)`` so the split also works as a torch ``Dataset``.
+    """
+
+    files: list[Path]
+    y: torch.Tensor
+    resize: int | tuple[int, int]
+    crop: int | None = None
+    grayscale: bool = False
+    boxes: torch.Tensor | None = None
+    classes: list[str] = field(default_factory=list)
+    _x: torch.Tensor | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def load_image(self, i: int) -> torch.Tensor:
+        """Image ``i`` as a float (C,H,W) tensor in [0,1] (grayscale stacked to 3 channels)."""
+        from PIL import Image
+
+        with Image.open(self.files[i]) as image:
+            image = image.convert("L" if self.grayscale else "RGB")
+            x = TF.pil_to_tensor(image)
+        x = TF.resize(x, self.resize, antialias=True)
+        if self.crop is not None:
+            x = TF.center_crop(x, [self.crop, self.crop])
+        x = x.float() / 255.0
+        return x.expand(3, -1, -1).contiguous() if self.grayscale else x
+
+    def __getitem__(self, i: int):
+        return self.load_image(i), self.y[i]
+
+    def subset(self, index) -> ImageSplit:
+        """The chosen images loaded into an in-memory ImageSplit."""
+        index = torch.as_tensor(index, dtype=torch.long).flatten()
+        x = torch.stack([self.load_image(int(i)) for i in index]) if len(index) else torch.empty(0)
+        return ImageSplit(x, self.y[index], None if self.boxes is None else self.boxes[index])
+
+    def head(self, n: int) -> ImageSplit:
+        return self.subset(torch.arange(min(n, len(self))))
+
+    def batches(self, batch_size: int = 32):
+        """Iterate over the split as in-memory ImageSplits of at most ``batch_size`` images."""
+        for start in range(0, len(self), batch_size):
+            yield self.subset(torch.arange(start, min(start + batch_size, len(self))))
+
+    @property
+    def x(self) -> torch.Tensor:
+        """All images in memory (loaded once; only sensible for a few thousand images)."""
+        if self._x is None:
+            self._x = self.head(len(self)).x
+        return self._x
+
+    def box_masks(self) -> torch.Tensor:
+        """Boolean (N,1,H,W) masks of the boxes (empty where an image had no annotation)."""
+        if self.boxes is None or self.crop is None:
+            raise ValueError("this split has no bounding boxes")
+        return boxes_to_masks(self.boxes, (self.crop, self.crop))
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _pick(n: int | None, seed: int | None, total: int) -> np.ndarray:
+    """Indices of the images to keep: all, the first ``n``, or ``n`` drawn at random with ``seed``."""
+    order = np.arange(total) if seed is None else np.random.default_rng(seed).permutation(total)
+    return np.sort(order[:n]) if n is not None else order
+
+
+# --------------------------------------------------------------------------------------------- ImageNet
+
+
+def _read_synsets(paths: list[Path]) -> list[str] | None:
+    for path in paths:
+        if path.is_file():
+            return [line.split()[0] for line in path.read_text().splitlines() if line.strip()]
+    return None
+
+
+def _read_label_file(path: Path) -> dict[str, str]:
+    """``<file name> <label>`` per line -> {file stem: label text}."""
+    labels = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise ValueError(f"{path}, line {number}: expected '<file name> <class index or wnid>', got {line!r}")
+        labels[Path(parts[0]).stem] = parts[1]
+    return labels
+
+
+def read_ilsvrc_xml(path: Path) -> tuple[tuple[int, int], list[tuple[str, list[int]]]]:
+    """An ILSVRC annotation -> ((width, height), [(wnid, [xmin, ymin, xmax, ymax]), ...]) with inclusive maxima."""
+    root = ElementTree.parse(path).getroot()
+    size = (int(root.findtext("size/width")), int(root.findtext("size/height")))
+    objects = []
+    for obj in root.iter("object"):
+        box = [int(float(obj.findtext(f"bndbox/{key}"))) for key in ("xmin", "ymin", "xmax", "ymax")]
+        objects.append((obj.findtext("name").strip(), box))
+    return size, objects
+
+
+def transform_box(box, image_size: tuple[int, int], resize: int, crop: int | None) -> list[int]:
+    """Map an inclusive (xmin, ymin, xmax, ymax) box of a (width, height) image through "resize the short side
+    to ``resize``, centre-crop ``crop``" to (x0, y0, x1, y1) output pixels with x1/y1 exclusive."""
+    width, height = image_size
+    scale = resize / min(width, height)
+    new_w, new_h = (resize, int(resize * height / width)) if width <= height else (int(resize * width / height), resize)
+    left = int(round((new_w - crop) / 2.0)) if crop else 0
+    top = int(round((new_h - crop) / 2.0)) if crop else 0
+    limit_w, limit_h = (crop, crop) if crop else (new_w, new_h)
+    x0, y0, x1, y1 = box[0] * scale - left, box[1] * scale - top, (box[2] + 1) * scale - left, (box[3] + 1) * scale - top
+    clip = lambda v, hi: int(min(max(v, 0), hi))
+    return [clip(np.floor(x0), limit_w), clip(np.floor(y0), limit_h), clip(np.ceil(x1), limit_w), clip(np.ceil(y1), limit_h)]
+
+
+IMAGENET_LAYOUT = """expected an ILSVRC2012 validation folder, either
+  {root}/n01440764/ILSVRC2012_val_00000293.JPEG ...   (one sub-folder per wnid), or
+  {root}/ILSVRC2012_val_00000001.JPEG ... with {root}/val_labels.txt ("<file name> <class index or wnid>" per line)
+  or the bounding-box XMLs (ILSVRC2012_bbox_val_v3) in {bbox} naming each image's class.
+Class indices follow the sorted-wnid order; give {synsets} (1000 wnids in order) unless all 1000 wnids occur."""
+
+
+def load_imagenet_val(root: str | Path | None = None, annotations_dir: str | Path | None = None,
+                      synset_file: str | Path | None = None, n: int | None = None, seed: int | None = None,
+                      size: int = 224, resize: int = 256) -> ImageFolderSplit:
+    """The ImageNet (ILSVRC2012) validation set as a lazy split: resize the short side to ``resize``, centre-crop
+    ``size``. ``n`` keeps the first ``n`` images (or ``n`` drawn at random when ``seed`` is given). Boxes come from
+    the ILSVRC XMLs in ``annotations_dir`` when present: per image, the box enclosing all objects of its class.
+    Defaults: ``data/external/imagenet/{val,bbox,synset_words.txt}``."""
+    base = external_dir() / "imagenet"
+    root = Path(root) if root is not None else base / "val"
+    annotations_dir = Path(annotations_dir) if annotations_dir is not None else base / "bbox"
+    layout = IMAGENET_LAYOUT.format(root=root, bbox=annotations_dir, synsets=base / SYNSET_FILES[0])
+    if not root.is_dir():
+        raise MissingDataError(f"ImageNet validation folder {root} not found; {layout}")
+    xml_files = {p.stem: p for p in annotations_dir.rglob("*.xml")} if annotations_dir.is_dir() else {}
+
+    class_folders = sorted(p for p in root.iterdir() if p.is_dir() and WNID_PATTERN.match(p.name))
+    if class_folders:
+        files, raw_labels = [], []
+        for folder in class_folders:
+            images = _image_files(folder)
+            files += images
+            raw_labels += [folder.name] * len(images)
+    else:
+        files = _image_files(root)
+        label_file = next((root / name for name in LABEL_FILES if (root / name).is_file()), None)
+        if label_file is not None:
+            by_stem = _read_label_file(label_file)
+        elif xml_files:
+            by_stem = {stem: read_ilsvrc_xml(path)[1][0][0] for stem, path in xml_files.items()}
+        else:
+            raise MissingDataError(f"no labels for the images in {root}; {layout}")
+        missing = [f.name for f in files if f.stem not in by_stem]
+        if missing:
+            raise MissingDataError(f"{len(missing)} images have no label (e.g. {missing[0]}); {layout}")
+        raw_labels = [by_stem[f.stem] for f in files]
+    if not files:
+        raise MissingDataError(f"no images (.JPEG/.jpg/.png) in {root}; {layout}")
+
+    wnids = _imagenet_wnids(raw_labels, synset_file, root, base, layout)
+    keep = _pick(n, seed, len(files))
+    files, raw_labels = [files[i] for i in keep], [raw_labels[i] for i in keep]
+    labels = [int(label) if label.isdigit() else wnids.index(label) for label in raw_labels]
+    boxes = None
+    if xml_files:
+        boxes = torch.tensor([_class_box(xml_files.get(f.stem), wnids[label] if wnids else None, resize, size)
+                              for f, label in zip(files, labels)], dtype=torch.long)
+    return ImageFolderSplit(files, torch.tensor(labels, dtype=torch.long), resize, size, boxes=boxes,
+                            classes=imagenet_classes())
+
+
+def _imagenet_wnids(raw_labels, synset_file, root, base, layout) -> list[str]:
+    """The wnid of every class index (empty when all labels are already indices)."""
+    if all(label.isdigit() for label in raw_labels):
+        return []
+    candidates = [Path(synset_file)] if synset_file else [d / name for d in (root, root.parent, base)
+                                                          for name in SYNSET_FILES]
+    wnids = _read_synsets(candidates)
+    if wnids is None:
+        wnids = sorted(set(raw_labels))
+        if len(wnids) != 1000:
+            raise MissingDataError(f"only {len(wnids)} of the 1000 wnids occur, so class indices are unknown; "
+                                   f"put a synset list at {candidates[0]}; {layout}")
+    unknown = sorted(set(label for label in raw_labels if not label.isdigit()) - set(wnids))
+    if unknown:
+        raise ValueError(f"wnids {unknown[:3]} are not in the synset list")
+    return wnids
+
+
+def _class_box(xml_path: Path | None, wnid: str | None, resize: int, crop: int) -> list[int]:
+    """The box enclosing every object of class ``wnid`` (all objects when unknown); (-1,)*4 without annotation."""
+    if xml_path is None:
+        return [-1, -1, -1, -1]
+    image_size, objects = read_ilsvrc_xml(xml_path)
+    boxes = [box for name, box in objects if wnid is None or name == wnid] or [box for _, box in objects]
+    enclosing = [min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)]
+    return transform_box(enclosing, image_size, resize, crop)
+
+
+# --------------------------------------------------------------------------------------------- chest X-ray
+
+
+def gax_validation_count(cls: str, pooled: int) -> int:
+    """How many of the ``pooled`` (Kaggle train + val) images of class ``cls`` go to validation: the GAX paper's
+    fraction, which gives exactly 266 (NORMAL) and 790 (PNEUMONIA) on the full Kaggle folder."""
+    paper_val, paper_total = GAX_CHEST_VALIDATION[cls]
+    return int(round(pooled * paper_val / paper_total))
+
+
+def load_chest_xray(root: str | Path | None = None, size: int = 256, seed: int = 0) -> ImageDataset:
+    """The Kaggle chest X-ray pneumonia set with the GAX paper's re-split: Kaggle's train and val are pooled per
+    class and ``seed`` draws 266 healthy and 790 pneumonia images for validation (the rest, 1083 and 3093, train);
+    Kaggle's test (234/390) stays the test set. For folders of other sizes the same validation fractions apply.
+    Images are resized to ``size`` x ``size`` and the grayscale stacked to 3 channels. Labels: 0 NORMAL, 1 PNEUMONIA.
+    Default root: ``data/external/chest_xray``."""
+    root = Path(root) if root is not None else external_dir() / "chest_xray"
+    layout = (f"expected the Kaggle 'chest_xray' folder at {root} with sub-folders train/, val/ and test/, each "
+              f"holding NORMAL/ and PNEUMONIA/ image folders")
+    folders = {(split, cls): root / split / cls for split in ("train", "val", "test") for cls in CHEST_CLASSES}
+    missing = [str(path) for path in folders.values() if not path.is_dir()]
+    if missing:
+        raise MissingDataError(f"missing {missing[0]}" + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+                               + f"; {layout}")
+    rng = np.random.default_rng(seed)
+    parts = {"train": ([], []), "val": ([], []), "test": ([], [])}
+    for label, cls in enumerate(CHEST_CLASSES):
+        pooled = _image_files(folders["train", cls]) + _image_files(folders["val", cls])
+        n_val = gax_validation_count(cls, len(pooled))
+        order = rng.permutation(len(pooled))
+        for split, chosen in (("val", np.sort(order[:n_val])), ("train", np.sort(order[n_val:]))):
+            parts[split][0].extend(pooled[i] for i in chosen)
+            parts[split][1].extend([label] * len(chosen))
+        test_files = _image_files(folders["test", cls])
+        parts["test"][0].extend(test_files)
+        parts["test"][1].extend([label] * len(test_files))
+    splits = {name: ImageFolderSplit(files, torch.tensor(labels, dtype=torch.long), (size, size), grayscale=True,
+                                     classes=CHEST_CLASSES) for name, (files, labels) in parts.items()}
+    counts = {name: {cls: int((split.y == k).sum()) for k, cls in enumerate(CHEST_CLASSES)}
+              for name, split in splits.items()}
+    return ImageDataset("chest_xray", splits["train"], splits["val"], splits["test"], CHEST_CLASSES,
+                        info={"root": str(root), "size": size, "seed": seed, "counts": counts})
+
+
+# --------------------------------------------------------------------------------------------- pretrained models
+
+
+@dataclass(frozen=True)
+class Architecture:
+    build: Callable[..., nn.Module]  # torchvision constructor
+    weights: object  # torchvision Weights enum member (gives the standard file name; never downloaded)
+    cam_layer_name: str  # inside the wrapper: the last convolutional block / ReLU
+
+
+ARCHITECTURES = {
+    "resnet34": Architecture(torchvision.models.resnet34, torchvision.models.ResNet34_Weights.IMAGENET1K_V1, "net.layer4"),
+    "resnet50": Architecture(torchvision.models.resnet50, torchvision.models.ResNet50_Weights.IMAGENET1K_V1, "net.layer4"),
+    "alexnet": Architecture(torchvision.models.alexnet, torchvision.models.AlexNet_Weights.IMAGENET1K_V1, "net.features.11"),
+    "vgg16": Architecture(torchvision.models.vgg16, torchvision.models.VGG16_Weights.IMAGENET1K_V1, "net.features.29"),
+    "vgg19": Architecture(torchvision.models.vgg19, torchvision.models.VGG19_Weights.IMAGENET1K_V1, "net.features.35"),
+}
+
+
+class PretrainedClassifier(NormalizedClassifier):
+    """A torchvision ImageNet model (``self.net``) behind ImageNet normalisation: [0,1] pixels in, logits out."""
+
+    def __init__(self, net: nn.Module, cam_layer_name: str, arch: str):
+        super().__init__(IMAGENET_MEAN, IMAGENET_STD)
+        self.net = make_relus_not_inplace(net)
+        self.cam_layer_name = cam_layer_name
+        self.arch = arch
+
+    def forward_normalized(self, z):
+        return self.net(z)
+
+
+def weights_filename(arch: str) -> str:
+    """The standard torchvision file name of ``arch``'s ImageNet weights, e.g. ``resnet34-b627a593.pth``."""
+    return ARCHITECTURES[arch].weights.url.rsplit("/", 1)[-1]
+
+
+def weights_locations(arch: str) -> list[Path]:
+    """Where :func:`pretrained_model` looks, in order: data/external/weights/, then the torch hub cache."""
+    name = weights_filename(arch)
+    return [external_dir() / "weights" / name, Path(torch.hub.get_dir()) / "checkpoints" / name]
+
+
+def pretrained_model(arch: str, weights_path: str | Path | None = None, device="cpu") -> PretrainedClassifier:
+    """A torchvision ImageNet classifier (resnet34, resnet50, alexnet, vgg16, vgg19) in eval mode, with weights
+    from ``weights_path`` or the standard file name in :func:`weights_locations`; never downloads."""
+    from .params import check_choice
+
+    check_choice("arch", arch, list(ARCHITECTURES))
+    spec = ARCHITECTURES[arch]
+    candidates = [Path(weights_path)] if weights_path is not None else weights_locations(arch)
+    path = next((p for p in candidates if p.is_file()), None)
+    if path is None:
+        raise MissingDataError(
+            f"pretrained {arch} weights not found at {' or '.join(map(str, candidates))}. Put the torchvision file "
+            f"{weights_filename(arch)} (published at {spec.weights.url}) into {candidates[0].parent}/ "
+            f"or pass weights_path=...; nothing is downloaded.")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    net = spec.build(weights=None)
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as error:
+        raise ValueError(f"{path} does not hold {arch} weights: {str(error).splitlines()[0]}") from None
+    return PretrainedClassifier(net, spec.cam_layer_name, arch).to(device).eval()
