@@ -158,3 +158,23 @@ def test_diff_objective_preserves_the_clean_score():
     result = optimize_opticam(model, x, 0, objective="diff")
     gap = (model(x)[0, 0] - model(x * result.maps)[0, 0]).abs().item()
     assert gap < 0.5 and abs(result.objective.item() + gap) < 1e-4
+
+
+# ---------------------------------------------------------------- small foundation additions used by notebook 05
+
+
+def test_normalize_maps_none_keeps_maps():
+    from xai_nb_utils.metrics import normalize_maps
+
+    maps = torch.rand(2, 1, 3, 3)
+    assert torch.equal(normalize_maps(maps, "none"), maps)
+
+
+def test_randomized_copy_resets_only_the_named_layers():
+    from xai_nb_utils.models import MnistCNN, randomized_copy
+
+    model = MnistCNN()
+    copy = randomized_copy(model, ["classifier"], seed=1)
+    assert not torch.equal(copy.classifier.weight, model.classifier.weight)
+    assert torch.equal(copy.features.conv1.weight, model.features.conv1.weight)
+    assert torch.equal(randomized_copy(model, ["classifier"], seed=1).classifier.weight, copy.classifier.weight)

@@ -92,8 +92,10 @@ def baseline_image(x: torch.Tensor, baseline: str, blur_kernel: int | None = Non
 
 def normalize_maps(maps: torch.Tensor, how: str = "range", eps: float = 1e-12) -> torch.Tensor:
     """Per-map normalisation to [0,1]: ``range`` (min-max; a constant map becomes all ones), ``max``
-    (divide by the max, negatives clipped) or ``sigmoid``."""
-    check_choice("how", how, ("range", "max", "sigmoid"))
+    (divide by the max, negatives clipped), ``sigmoid``, or ``none`` (maps already in [0,1], used as they are)."""
+    check_choice("how", how, ("range", "max", "sigmoid", "none"))
+    if how == "none":
+        return maps
     flat = maps.flatten(1)
     if how == "sigmoid":
         return torch.sigmoid(maps)
