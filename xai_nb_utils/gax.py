@@ -16,6 +16,7 @@ is not clipped, as in the paper). The GAX similarity term divides by ``x``, whic
 """
 from dataclasses import dataclass, field
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
@@ -25,6 +26,7 @@ from tqdm.auto import tqdm
 from .explainers import explain, register_method
 from .metrics import ax_combine, co_score, co_score_from_outputs
 from .params import check_choice, check_float, check_int
+from .training import trained_model
 
 # Registry names of the six captum methods of the paper, keyed by the paper's names (its Table 2 columns).
 AX_METHODS = {
@@ -136,19 +138,21 @@ def _rows(start, method, combination, output, co, labels, pred, pred_after) -> l
     ]
 
 
-def auroc_wrong_detector(co: np.ndarray, correct: np.ndarray) -> float:
+def auroc_wrong_detector(co, correct) -> np.ndarray | float:
     """AUROC of "low CO score" as a detector of wrong predictions: P(CO of a wrong < CO of a correct), ties 1/2.
 
-    0.5 = no information; 1 = every wrong prediction scores below every correct one (the paper's "gap").
+    0.5 = no information; 1 = every wrong prediction scores below every correct one (the paper's "gap"). ``co`` may
+    be (n,) or (B, n) (B resamples, one AUROC each); NaN when a group is empty.
     """
-    from scipy.stats import mannwhitneyu
+    from scipy.stats import rankdata
 
     co, correct = np.asarray(co, float), np.asarray(correct, bool)
-    n_correct, n_wrong = correct.sum(), (~correct).sum()
+    n_correct, n_wrong = int(correct.sum()), int((~correct).sum())
     if n_correct == 0 or n_wrong == 0:
         return float("nan")
-    u = mannwhitneyu(co[correct], co[~correct], alternative="two-sided").statistic
-    return float(u / (n_correct * n_wrong))
+    ranks = rankdata(co, axis=-1)  # average ranks: ties count 1/2
+    auroc = (ranks[..., correct].sum(-1) - n_correct * (n_correct + 1) / 2) / (n_correct * n_wrong)
+    return float(auroc) if np.ndim(auroc) == 0 else auroc
 
 
 def co_gap(co, correct, n_boot: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
@@ -172,8 +176,8 @@ def co_gap(co, correct, n_boot: int = 1000, level: float = 0.95, seed: int = 0) 
         return summary
     rng = np.random.default_rng(seed)
     labels = np.r_[np.ones(len(good), bool), np.zeros(len(bad), bool)]
-    boot = [auroc_wrong_detector(np.r_[rng.choice(good, len(good)), rng.choice(bad, len(bad))], labels)
-            for _ in range(n_boot)]
+    resamples = np.concatenate([rng.choice(good, (n_boot, len(good))), rng.choice(bad, (n_boot, len(bad)))], axis=1)
+    boot = auroc_wrong_detector(resamples, labels)
     tail = (1 - level) / 2
     summary.update(median_correct=float(np.median(good)), median_wrong=float(np.median(bad)),
                    wasserstein=float(wasserstein_distance(good, bad)), auroc=auroc_wrong_detector(co, correct),
@@ -182,8 +186,8 @@ def co_gap(co, correct, n_boot: int = 1000, level: float = 0.95, seed: int = 0) 
 
 
 def co_gap_table(scores: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """:func:`co_gap` for every (method, combination, output) group of :func:`ax_scores`' table."""
-    keys = ["method", "combination", "output"]
+    """:func:`co_gap` for every (model, method, combination, output) group of :func:`ax_scores`' table."""
+    keys = [k for k in ("model", "method", "combination", "output") if k in scores.columns]
     rows = [{**dict(zip(keys, group)), **co_gap(part["co"], part["correct"], n_boot=n_boot, seed=seed)}
             for group, part in scores.groupby(keys, sort=False)]
     return pd.DataFrame(rows)
@@ -316,3 +320,171 @@ def explain_gax(model: torch.nn.Module, x: torch.Tensor, target: torch.Tensor, *
 
 register_method("gax", "input", "optimisation", "GAX (Tjoa & Guan): tanh(w * x + b) optimised to raise the CO score.")(
     explain_gax)
+
+
+# ------------------------------------------------------------------------------------------ study helpers
+
+
+@dataclass
+class Case:
+    """A model with the samples it is studied on. ``gradcam_layer``: the first conv layer (the paper's LayerGradCam
+    layer, ResNet34 ``conv1`` / AlexNet ``features[0]``), ``None`` for models without one (the tabular MLPs)."""
+
+    name: str
+    dataset: str
+    model: torch.nn.Module
+    x: torch.Tensor
+    y: torch.Tensor
+    gradcam_layer: str | None = None
+
+
+def first_conv_layer(model: torch.nn.Module) -> str | None:
+    return next((name for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)), None)
+
+
+def seeded_sample(x: torch.Tensor, y: torch.Tensor, n: int, seed: int) -> tuple:
+    """``n`` samples drawn without replacement with ``seed`` (the embedded splits are sorted by class)."""
+    order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:n]
+    return x[order], y[order]
+
+
+def correctly_predicted(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n: int) -> tuple:
+    """The first ``n`` samples that ``model`` classifies correctly (GAX uses only those, as in the paper)."""
+    keep = (predicted_class(model, x) == y.to(x.device)).cpu()
+    return x[keep][:n], y[keep][:n]
+
+
+# (preset, variant, dataset label, model label) of the embedded stand-ins for the paper's systems
+EMBEDDED_SYSTEMS = (
+    ("mnist_cnn", "well", "MNIST", "MnistCNN"),
+    ("scene_cnn", "well", "DigitScenes", "SceneCNN"),
+    ("scene_cnn", "under", "DigitScenes", "SceneCNN_sub"),
+    ("tabular_wine", "well", "wine", "TabularMLP"),
+    ("tabular_breast_cancer", "well", "breast cancer", "TabularMLP"),
+)
+
+
+def embedded_cases(profile: str, n: int, seed: int, device, systems=EMBEDDED_SYSTEMS) -> list:
+    """The embedded models (trained or loaded from the cache) with ``n`` seeded test samples each."""
+    cases = []
+    for preset, variant, dataset, label in systems:
+        trained = trained_model(preset, profile=profile, variant=variant, seed=seed, device=device)
+        x, y = trained.dataset.test if isinstance(trained.dataset.test, tuple) else (
+            trained.dataset.test.x, trained.dataset.test.y)
+        x, y = seeded_sample(x, y, n, seed)
+        cases.append(Case(f"{dataset}, {label}", dataset, trained.model, x.to(device), y.to(device),
+                          first_conv_layer(trained.model)))
+    return cases
+
+
+PAPER_ARCHITECTURES = {"resnet34": ("Resnet34", "net.conv1"), "alexnet": ("Alexnet", "net.features.0")}
+
+
+def imagenet_cases(n: int, seed: int, device, size: int = 256) -> list:
+    """The paper profile: pretrained ResNet34 and AlexNet on ``n`` random ImageNet validation images (user-supplied
+    folder and weights, see :mod:`xai_nb_utils.external`; a clear MissingDataError names what to put where).
+    Images are resized and centre-cropped to ``size`` (the paper: 256 x 256) in [0, 1] pixel space."""
+    from .external import load_imagenet_val, pretrained_model
+
+    split = load_imagenet_val(n=n, seed=seed, size=size, resize=size).head(n)
+    return [Case(f"IMN, {label}", "ImageNet", pretrained_model(arch, device=device), split.x.to(device),
+                 split.y.to(device), layer) for arch, (label, layer) in PAPER_ARCHITECTURES.items()]
+
+
+def ax_study(cases: list, methods=tuple(AX_METHODS), combinations=COMBINATIONS, outputs=OUTPUTS,
+             batch_size: int = 64, progress: bool = True) -> pd.DataFrame:
+    """:func:`ax_scores` for every case (LayerGradCam at the case's first conv layer, captum's default
+    ``relu_attributions=False`` as in the authors' code; skipped where there is none), with a ``model`` column."""
+    tables = []
+    for case in tqdm(cases, desc="models", disable=not progress):
+        usable = [m for m in methods if m != "LayerGradCam" or case.gradcam_layer is not None]
+        kwargs = {"LayerGradCam": {"layer": case.gradcam_layer, "relu": False}}
+        table = ax_scores(case.model, case.x, case.y, usable, combinations, outputs, batch_size, kwargs, False)
+        tables.append(table.assign(model=case.name))
+    return pd.concat(tables, ignore_index=True)
+
+
+def accuracy_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """The Table 2 analog: one row per model, accuracy before (Baseline) and after x + h per method."""
+    rows = [{"model": name, **ax_accuracy(part)} for name, part in scores.groupby("model", sort=False)]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def paper_table2() -> pd.DataFrame:
+    """:data:`PAPER_TABLE2` as a DataFrame (the paper's numbers)."""
+    return pd.DataFrame.from_dict(PAPER_TABLE2, orient="index", columns=list(PAPER_TABLE2_COLUMNS))
+
+
+def plot_co_distributions(scores: pd.DataFrame, model: str, combination: str = "add", output: str = "logit",
+                          hist_methods=("Saliency", "Deconvolution")):
+    """Figure 2/3 analog: boxplots of CO scores per method split by correct / wrong prediction, and histograms."""
+    import seaborn as sns
+
+    part = scores[(scores["model"] == model) & (scores["combination"] == combination) & (scores["output"] == output)]
+    part = part.assign(prediction=part["correct"].map({True: "correct", False: "wrong"}))
+    hist_methods = [m for m in hist_methods if m in set(part["method"])]
+    fig, axes = plt.subplots(1, 1 + len(hist_methods), figsize=(5 + 3 * len(hist_methods), 3.2),
+                             gridspec_kw={"width_ratios": [2.2] + [1] * len(hist_methods)}, squeeze=False)
+    palette = {"correct": "tab:blue", "wrong": "tab:red"}
+    sns.boxplot(data=part, x="method", y="co", hue="prediction", hue_order=["correct", "wrong"], palette=palette,
+                ax=axes[0, 0], fliersize=1.5)
+    axes[0, 0].tick_params(axis="x", rotation=30)
+    axes[0, 0].set_title(f"{model}: CO ({'x + h' if combination == 'add' else 'x * h'}, {output})", fontsize=9)
+    for ax, method in zip(axes[0, 1:], hist_methods):
+        sns.histplot(data=part[part["method"] == method], x="co", hue="prediction", hue_order=["correct", "wrong"],
+                     palette=palette, stat="density", common_norm=False, bins=30, ax=ax)
+        ax.set_title(method, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gax_trajectories(results: dict, co_target: dict | float | None = None):
+    """Figure 4 analog: CO score against iteration, one curve per image and one colour per model."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for colour, (name, result) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], results.items()):
+        for i, curve in enumerate(result.co.numpy()):
+            ax.plot(curve, color=colour, alpha=0.5, lw=0.8, label=name if i == 0 else None)
+        ax.axhline(result.target, color=colour, ls="--", lw=0.8)
+    ax.set_xlabel("GAX iteration")
+    ax.set_ylabel("CO score (x + h, logits)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def draw_gax_snapshot(image: torch.Tensor, heatmap: torch.Tensor, title: str = ""):
+    """Figure 5 analog: the image and the heatmap of each channel, red/blue = positive/negative, on a symmetric
+    scale given by the heatmap's absolute maximum over all channels ("abs max")."""
+    channels = heatmap.shape[0]
+    fig, axes = plt.subplots(1, channels + 1, figsize=(2.2 * (channels + 1), 2.4), squeeze=False)
+    shown = image.detach().cpu().clamp(0, 1)
+    axes[0, 0].imshow(shown[0] if channels == 1 else shown.permute(1, 2, 0), cmap="gray", vmin=0, vmax=1)
+    axes[0, 0].set_title(title, fontsize=9)
+    limit = float(heatmap.abs().max()) or 1.0
+    for c in range(channels):
+        axes[0, c + 1].imshow(heatmap[c].cpu(), cmap="bwr", vmin=-limit, vmax=limit)
+        axes[0, c + 1].set_title(f"channel {c}" + (f"  (abs max {limit:.2f})" if c == 0 else ""), fontsize=8)
+    for ax in axes[0]:
+        ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def extreme_intensity_share(x: torch.Tensor, h: torch.Tensor, low: float = 0.1, high: float = 0.9) -> dict:
+    """Where a heatmap puts its mass: the share of sum|h| on pixels of extreme intensity (x <= ``low`` or
+    x >= ``high``, per element) against the share of such pixels. A ratio above 1 means mass concentrates on
+    extreme intensities (the paper's observation "DNN optimizes through extreme intensities")."""
+    extreme = ((x <= low) | (x >= high)).float()
+    mass = h.abs()
+    mass_share = float((mass * extreme).sum() / mass.sum().clamp_min(1e-12))
+    pixel_share = float(extreme.mean())
+    return {"mass_share": mass_share, "pixel_share": pixel_share,
+            "ratio": mass_share / pixel_share if pixel_share > 0 else float("nan")}
+
+
+def region_mass_ratio(h: torch.Tensor, region: torch.Tensor) -> np.ndarray:
+    """Per image: share of sum|h| inside ``region`` ((N,1,H,W) boolean) divided by the region's area share."""
+    mass = h.abs().sum(1, keepdim=True)
+    inside = (mass * region).flatten(1).sum(1) / mass.flatten(1).sum(1).clamp_min(1e-12)
+    area = region.float().flatten(1).mean(1)
+    return (inside / area).cpu().numpy()
