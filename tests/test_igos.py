@@ -1,0 +1,191 @@
+"""I-GOS / iGOS++: hand-computed regularisers, the masking operator, the Armijo rule, and a model whose ideal
+attribution is known (it only looks at one square)."""
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from xai_nb_utils import igos
+from xai_nb_utils.explainers import explain
+
+SIDE = 32
+REGION = (slice(6, 14), slice(18, 26))  # rows, cols of the only pixels the model reads
+
+
+class RegionModel(nn.Module):
+    """Two classes; logit_0 = 12 * (mean over the region of 4 (x - 0.5)^2 - 0.5), logit_1 = 0.
+
+    A 0/1 checkerboard on the region gives logit 6; its blur (about 0.5 everywhere) about -6. Only the region
+    matters, so the ideal attribution is the region.
+    """
+
+    def forward(self, x):
+        contrast = (4 * (x[:, :, REGION[0], REGION[1]] - 0.5) ** 2).mean((1, 2, 3))
+        return torch.stack([12 * (contrast - 0.5), torch.zeros_like(contrast)], 1)
+
+
+def checkerboard(rows, cols):
+    return ((torch.arange(rows)[:, None] + torch.arange(cols)[None, :]) % 2).float()
+
+
+def region_images(n=2):
+    """A checkerboard exactly on the region plus checkerboard distractors the model ignores, on grey."""
+    x = torch.full((n, 1, SIDE, SIDE), 0.5)
+    x[:, 0, REGION[0], REGION[1]] = checkerboard(8, 8)
+    x[0, 0, 18:28, 3:13] = checkerboard(10, 10)
+    x[-1, 0, 20:30, 18:28] = checkerboard(10, 10)
+    return x
+
+
+def region_mask():
+    mask = torch.zeros(1, 1, SIDE, SIDE, dtype=torch.bool)
+    mask[:, :, REGION[0], REGION[1]] = True
+    return mask
+
+
+def test_perturb_is_the_convex_combination():
+    image, baseline = torch.full((1, 3, 2, 2), 0.8), torch.full((1, 3, 2, 2), 0.2)
+    mask = torch.tensor([[[[1.0, 0.0], [0.25, 0.5]]]])
+    expected = torch.tensor([[0.8, 0.2], [0.35, 0.5]]).expand(1, 3, 2, 2)
+    assert torch.allclose(igos.perturb(image, baseline, mask), expected)
+
+
+def test_total_variation_of_a_single_bump():
+    mask = torch.zeros(1, 1, 3, 3)
+    mask[0, 0, 1, 1] = 1.0
+    # 2 of the 6 vertical and 2 of the 6 horizontal differences are +-1: 2/6 + 2/6
+    assert igos.total_variation(mask, beta=2).item() == pytest.approx(2 / 3)
+    mask[0, 0, 1, 1] = 0.5
+    assert igos.total_variation(mask, beta=2).item() == pytest.approx(2 * (2 * 0.25) / 6)
+    assert igos.total_variation(torch.full((1, 1, 4, 4), 0.3)).item() == 0.0
+
+
+def test_bilateral_tv_equals_tv_on_a_flat_image_and_ignores_edges_that_follow_the_image():
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., 2:] = 1.0  # a vertical edge: 4 of 12 horizontal differences are 1
+    flat = torch.full((1, 3, 8, 8), 0.5)
+    tv = igos.total_variation(mask)
+    assert tv.item() == pytest.approx(4 / 12)
+    assert igos.bilateral_total_variation(mask, flat).item() == pytest.approx(tv.item())
+    image = torch.zeros(1, 1, 4, 4)
+    image[..., 2:] = 1.0  # the same edge in the image: weight exp(-1/0.01)
+    assert igos.bilateral_total_variation(mask, image, sigma=0.01).item() == pytest.approx(
+        4 / 12 * math.exp(-100), abs=1e-12)
+    across = image.transpose(-1, -2)  # an image edge across the mask edge does not protect it
+    assert igos.bilateral_total_variation(mask, across).item() == pytest.approx(4 / 12)
+
+
+def test_regularizer_combines_l1_and_smoothness():
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., 2:] = 1.0
+    image = torch.full((1, 1, 4, 4), 0.5)
+    value = igos.regularizer(mask, image, lambda1=2.0, lambda2=3.0, smoothness="tv")
+    assert value.item() == pytest.approx(2.0 * 0.5 + 3.0 * 4 / 12)
+    # on a flat image BTV = TV, so "btv" (the mean of TV and BTV) equals "tv"
+    assert igos.regularizer(mask, image, 2.0, 3.0, "btv").item() == pytest.approx(value.item())
+
+
+def test_blurred_baseline_scales_the_authors_kernel_and_keeps_constants():
+    x = torch.full((1, 3, 64, 64), 0.3)
+    assert torch.allclose(igos.blurred_baseline(x), x, atol=1e-6)
+    spike = torch.zeros(1, 1, 224, 224)
+    spike[..., 112, 112] = 1.0
+    blurred = igos.blurred_baseline(spike)  # kernel 51: support of the blur is 51 x 51
+    assert (blurred[0, 0] > 0).sum().item() == 51 * 51
+
+
+def test_upsample_aligns_corners():
+    mask = torch.tensor([[[[0.0, 1.0], [1.0, 0.0]]]])
+    up = igos.upsample_mask(mask, (3, 3))
+    assert up[0, 0, 0, 0] == 0.0 and up[0, 0, 0, 2] == 1.0 and up[0, 0, 1, 1].item() == pytest.approx(0.5)
+
+
+def test_path_score_at_the_mask_is_the_class_probability():
+    model, x = RegionModel(), region_images()
+    baseline = igos.blurred_baseline(x)
+    target = torch.zeros(2, dtype=torch.long)
+    mask = torch.rand(2, 1, SIDE, SIDE, generator=torch.Generator().manual_seed(0))
+    score = igos.path_score(model, x, baseline, target, mask, torch.ones(1), None)
+    direct = model(igos.perturb(x, baseline, mask)).softmax(1)[:, 0]
+    assert torch.allclose(score, direct)
+    # the deletion path at alpha -> 0 is the baseline, the insertion path at alpha -> 0 the image
+    assert torch.allclose(igos.path_score(model, x, baseline, target, mask, torch.zeros(1), None),
+                          model(baseline).softmax(1)[:, 0])
+    assert torch.allclose(igos.path_score(model, baseline, x, target, mask, torch.zeros(1), None),
+                          model(x).softmax(1)[:, 0])
+
+
+def test_armijo_line_search_returns_the_largest_qualifying_step():
+    centre = torch.tensor([0.2, 0.9]).view(2, 1, 1, 1)
+    objective = lambda m, index: ((m - centre[index]) ** 2).flatten(1).sum(1) * 50
+    masks = torch.ones(2, 1, 1, 1)
+    direction = 100 * (masks - centre)  # the gradient
+    base = objective(masks, torch.arange(2))
+    beta, decay = 0.3, 0.5
+    steps = igos.armijo_line_search(objective, masks, direction, base, 1.0, beta, decay, 1e-5)
+    for i in range(2):
+        trial = lambda a: objective((masks[i:i + 1] - a * direction[i:i + 1]).clamp(0, 1), torch.tensor([i]))
+        bound = lambda a: base[i] - a * beta * direction[i].pow(2).sum()
+        assert trial(steps[i]) <= bound(steps[i])
+        assert trial(steps[i] / decay) > bound(steps[i] / decay)  # the previous, larger step failed
+    # an ascent direction never satisfies the condition: no step
+    assert igos.armijo_line_search(objective, masks, -direction, base, 1.0, beta, decay, 1e-3).eq(0).all()
+
+
+def test_each_accepted_step_satisfies_armijo_so_the_objective_never_rises():
+    model, x = RegionModel(), region_images()
+    result = igos.optimize_masks(model, x, torch.zeros(2, dtype=torch.long), mask_size=8, iterations=6,
+                                 ig_steps=4, noise_std=0.0)
+    history = result.objective_history
+    assert (history[1:] <= history[:-1] + 1e-6).all()
+    assert (result.step_sizes > 0).any()
+
+
+@pytest.mark.parametrize("method", ["igos", "igos_pp"])
+@pytest.mark.parametrize("mask_size", [16, SIDE])
+def test_mask_concentrates_on_the_only_region_the_model_reads(method, mask_size):
+    x = region_images()
+    maps = explain(method, RegionModel(), x, 0, mask_size=mask_size, iterations=8, ig_steps=5, seed=0)
+    assert maps.shape == (2, 1, SIDE, SIDE)
+    assert maps.min() >= 0 and maps.max() <= 1
+    inside = region_mask().expand_as(maps)
+    for i in range(2):
+        region, rest = maps[i][inside[i]], maps[i][~inside[i]]
+        # ROC AUC of "region pixel vs other pixel" by saliency: 1 = every region pixel ranks above the rest
+        auc = (region[:, None] > rest[None, :]).float().mean() + 0.5 * (region[:, None] == rest[None, :]).float().mean()
+        assert auc > 0.95 and region.mean() > 0.25, (auc, region.mean())
+
+
+def test_iGOS_pp_returns_both_masks_and_their_product():
+    x = region_images()
+    result = igos.optimize_masks(RegionModel(), x, torch.zeros(2, dtype=torch.long), mask_size=8, iterations=3,
+                                 ig_steps=3)
+    assert torch.allclose(result.mask, result.deletion_mask * result.insertion_mask)
+    assert torch.allclose(result.maps, 1 - igos.upsample_mask(result.mask, (SIDE, SIDE)))
+    assert result.objective_history.shape == (3, 2) and result.final_objective.shape == (2,)
+    assert torch.isfinite(result.final_objective).all()
+
+
+def test_batching_does_not_couple_images_and_seeds_repeat():
+    model, x, target = RegionModel(), region_images(), torch.zeros(2, dtype=torch.long)
+    kwargs = dict(mask_size=8, iterations=3, ig_steps=3, noise_std=0.0)
+    both = igos.optimize_masks(model, x, target, **kwargs).mask
+    alone = igos.optimize_masks(model, x[1:], target[1:], **kwargs).mask
+    assert torch.allclose(both[1:], alone, atol=1e-6)
+    noisy = lambda: igos.optimize_masks(model, x, target, mask_size=8, iterations=2, ig_steps=3, seed=3).mask
+    assert torch.equal(noisy(), noisy())
+
+
+@pytest.mark.parametrize("name", list(igos.ABLATIONS))
+def test_every_ablation_row_runs(name):
+    result = igos.optimize_masks(RegionModel(), region_images(1), torch.zeros(1, dtype=torch.long),
+                                 **{**igos.ABLATIONS[name], "mask_size": 4, "iterations": 2, "ig_steps": 2})
+    assert result.maps.shape == (1, 1, SIDE, SIDE) and torch.isfinite(result.maps).all()
+
+
+@pytest.mark.parametrize("bad, word", [({"objective": "both"}, "objective"), ({"mask_size": 1}, "mask_size"),
+                                       ({"smoothness": "l2"}, "smoothness"), ({"colour": 1}, "colour")])
+def test_bad_settings_name_the_parameter(bad, word):
+    with pytest.raises(ValueError, match=word):
+        igos.optimize_masks(RegionModel(), region_images(1), torch.zeros(1, dtype=torch.long), **bad)
