@@ -35,6 +35,15 @@ LEAKY_SLOPE = 0.01  # torch's default negative slope; the paper does not state o
 # follow from it). The paper does not give the value of "a1 just above a2"; these are settings, not results.
 PAPER_FIGURE_SETTINGS = {"k_eta": 1.2, "figure1_a1": (0.95, 0.7, "just above a2"), "a2": "1 - a1"}
 
+# The paper's words on where the components of x are non-negative (units of pi), section 2.1 ("around [0, pi/2]"
+# for a1 = 0.95) and appendix A.1 ("around [pi/8, 3pi/8]" for a1 = 0.7 as printed in our extract; "around
+# [-pi/4, pi/4]" for a1 ~ a2, Figure 6 right). The paper's statements, not our results.
+PAPER_NONNEGATIVE_RANGES = [
+    {"paper_setting": "a1 = 0.95 (Fig. 1 left)", "a1_from": 0.95, "a1_to": 0.95, "paper_from": 0.0, "paper_to": 0.5},
+    {"paper_setting": "a1 = 0.7 (Fig. 1 middle)", "a1_from": 0.7, "a1_to": 0.7, "paper_from": 0.125, "paper_to": 0.375},
+    {"paper_setting": "a1 ~ a2 (Fig. 6 right)", "a1_from": 0.5, "a1_to": 0.53, "paper_from": -0.25, "paper_to": 0.25},
+]
+
 
 def activation(name: str, negative_slope: float = LEAKY_SLOPE):
     """The strictly increasing activation sigma of the perfect classifier: ``"leaky_relu"`` or ``"sigmoid"``."""
@@ -195,11 +204,6 @@ def theta_sweep(a1: float, a2: float | None = None, k_eta: float = 1.2, n_theta:
     return pd.DataFrame({k: v.cpu().numpy() for k, v in columns.items()}).assign(a1=a1, a2=a2, k_eta=k_eta)
 
 
-def at_angle(sweep: pd.DataFrame, theta: float) -> pd.Series:
-    """The sweep row nearest to ``theta``."""
-    return sweep.iloc[(sweep["theta"] - theta).abs().argmin()]
-
-
 def plot_sweep(ax, sweep: pd.DataFrame, title: str | None = None, shade_negative: bool = False,
                marker: float | None = None) -> None:
     """Figure 1 style: solid red/blue ``x1``/``x2``, dotted red/blue ``h1``/``h2`` against theta, homogeneous
@@ -236,24 +240,27 @@ def plot_figure(a1_values, k_eta: float = 1.2, n_theta: int = 721, shade_negativ
 
 def sweep_summary(sweep: pd.DataFrame) -> dict:
     """The numbers behind the paper's reading of Figures 1 and 6 for one sweep (angles in units of pi):
-    the non-negative range of x, ``h_i / x_i`` at theta = 0 and pi/4, ``h_i - x_i`` at 3 pi/8, ``x1, h1`` at pi,
-    ``||h - x|| / ||x||`` at the homogeneous angles, the ascent gain (min, max, argmin, and the distance of the
-    argmin to the nearest homogeneous angle) and the mean ``||h - x||`` over the non-negative range."""
+    ``h_i / x_i`` at theta = 0 and pi/4, ``h_i - x_i`` at 3 pi/8, ``x1, h1`` at pi (exact, eq. (4)); from the
+    sweep grid: the non-negative range of x, the largest ``||h - x|| / ||x||`` at the homogeneous angles, the ascent
+    gain (min, max, argmin and its distance to the nearest homogeneous angle), the mean ``||h - x||`` over the
+    non-negative range and the smallest LeakyReLU CO score of the heatmap."""
+    a1, a2, k_eta = (float(sweep[c].iloc[0]) for c in ("a1", "a2", "k_eta"))
+    angles = torch.tensor([0.0, math.pi / 4, 3 * math.pi / 8, math.pi], dtype=torch.float64)
+    x, h = sample(angles, a1, a2), closed_form_heatmap(angles, a1, a2, k_eta)
     t = sweep["theta"].to_numpy()
     nonneg = ((sweep["x1"] >= 0) & (sweep["x2"] >= 0)).to_numpy()
-    deviation = ((sweep["h1"] - sweep["x1"]) ** 2 + (sweep["h2"] - sweep["x2"]) ** 2) ** 0.5
-    norm = (sweep["x1"] ** 2 + sweep["x2"] ** 2) ** 0.5
-    zero, pi4, pi38, pi = (at_angle(sweep, a) for a in (0.0, math.pi / 4, 3 * math.pi / 8, math.pi))
-    homogeneous = [(deviation / norm).iloc[(sweep["theta"] - a).abs().argmin()] for a in homogeneous_angles()]
+    deviation = (((sweep["h1"] - sweep["x1"]) ** 2 + (sweep["h2"] - sweep["x2"]) ** 2) ** 0.5).to_numpy()
+    relative = deviation / (a1**2 + a2**2) ** 0.5
+    homogeneous = [relative[abs(t - a).argmin()] for a in homogeneous_angles()]
     argmin = float(t[sweep["gain"].to_numpy().argmin()])
     return {
-        "a1": float(sweep["a1"].iloc[0]), "a2": float(sweep["a2"].iloc[0]),
+        "a1": a1, "a2": a2,
+        "h1_over_x1_at_0": (h[0, 0] / x[0, 0]).item(), "h2_over_x2_at_0": (h[0, 1] / x[0, 1]).item(),
+        "h1_over_x1_at_pi4": (h[1, 0] / x[1, 0]).item(), "h2_over_x2_at_pi4": (h[1, 1] / x[1, 1]).item(),
+        "h1_minus_x1_at_3pi8": (h[2, 0] - x[2, 0]).item(), "h2_minus_x2_at_3pi8": (h[2, 1] - x[2, 1]).item(),
+        "x1_at_pi": x[3, 0].item(), "h1_at_pi": h[3, 0].item(),
         "nonneg_from": float(t[nonneg].min() / math.pi) if nonneg.any() else float("nan"),
         "nonneg_to": float(t[nonneg].max() / math.pi) if nonneg.any() else float("nan"),
-        "h1_over_x1_at_0": zero["h1"] / zero["x1"], "h2_over_x2_at_0": zero["h2"] / zero["x2"],
-        "h1_over_x1_at_pi4": pi4["h1"] / pi4["x1"], "h2_over_x2_at_pi4": pi4["h2"] / pi4["x2"],
-        "h1_minus_x1_at_3pi8": pi38["h1"] - pi38["x1"], "h2_minus_x2_at_3pi8": pi38["h2"] - pi38["x2"],
-        "x1_at_pi": pi["x1"], "h1_at_pi": pi["h1"],
         "max_rel_deviation_homogeneous": float(max(homogeneous)),
         "gain_min": float(sweep["gain"].min()), "gain_max": float(sweep["gain"].max()),
         "gain_argmin": argmin / math.pi,
@@ -262,6 +269,26 @@ def sweep_summary(sweep: pd.DataFrame) -> dict:
         "mean_deviation_nonneg": float(deviation[nonneg].mean()) if nonneg.any() else float("nan"),
         "co_min": float(sweep["co"].min()),
     }
+
+
+def summary_table(sweeps) -> pd.DataFrame:
+    """``sweep_summary`` of each sweep, one row per ``a1``."""
+    return pd.DataFrame([sweep_summary(sweep) for sweep in sweeps]).set_index("a1")
+
+
+def compare_nonnegative_ranges(summary: pd.DataFrame, tolerance: float = 0.05) -> pd.DataFrame:
+    """Our non-negative ranges of x (from ``summary_table``) beside the paper's quoted ones, for the ``a1`` values
+    that match a setting of ``PAPER_NONNEGATIVE_RANGES``; ``agrees``: both ends within ``tolerance`` (units of pi)."""
+    rows = []
+    for paper in PAPER_NONNEGATIVE_RANGES:
+        for a1, ours in summary.iterrows():
+            if paper["a1_from"] - 1e-9 <= a1 <= paper["a1_to"] + 1e-9:
+                agrees = (abs(ours.nonneg_from - paper["paper_from"]) <= tolerance
+                          and abs(ours.nonneg_to - paper["paper_to"]) <= tolerance)
+                rows.append({"paper_setting": paper["paper_setting"], "a1": a1, "ours_from": ours.nonneg_from,
+                             "ours_to": ours.nonneg_to, "paper_from": paper["paper_from"],
+                             "paper_to": paper["paper_to"], "agrees": agrees})
+    return pd.DataFrame(rows)
 
 
 def identity_score_table(gaps=(0.5, 1.0, 2.0), offsets=None) -> pd.DataFrame:
