@@ -488,3 +488,33 @@ def region_mass_ratio(h: torch.Tensor, region: torch.Tensor) -> np.ndarray:
     inside = (mass * region).flatten(1).sum(1) / mass.flatten(1).sum(1).clamp_min(1e-12)
     area = region.float().flatten(1).mean(1)
     return (inside / area).cpu().numpy()
+
+
+def gradcam_layer_study(case: Case, layers, combinations=COMBINATIONS, output: str = "logit") -> pd.DataFrame:
+    """Figure 8 analog: AX CO scores of LayerGradCam heatmaps taken at different layers (upsampled to the input)."""
+    tables = [ax_scores(case.model, case.x, case.y, ["LayerGradCam"], combinations, [output],
+                        method_kwargs={"LayerGradCam": {"layer": layer, "relu": False}}, progress=False)
+              .assign(layer=layer) for layer in layers]
+    return pd.concat(tables, ignore_index=True)
+
+
+def plot_co_by_layer(table: pd.DataFrame, title: str = ""):
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    shown = table.assign(AX=table["combination"].map({"add": "x + h", "mul": "x * h"}))
+    sns.boxplot(data=shown, x="layer", y="co", hue="AX", ax=ax, fliersize=1.5)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def marker_region(x: torch.Tensor) -> torch.Tensor:
+    """Boolean (N,1,H,W) mask of the pixels :func:`xai_nb_utils.data.with_marker` stamps on images shaped like ``x``
+    (found by stamping an all-zero and an all-one image, so the glyph's size and place are not repeated here)."""
+    from .data import ImageSplit, with_marker
+
+    blank = lambda value: ImageSplit(torch.full_like(x[:1].cpu(), value), torch.zeros(1, dtype=torch.long))
+    changed = (with_marker(blank(0.0)).x != 0.0) | (with_marker(blank(1.0)).x != 1.0)
+    return changed.any(1, keepdim=True).expand(len(x), 1, *x.shape[-2:])

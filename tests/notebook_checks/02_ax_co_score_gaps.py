@@ -1,0 +1,34 @@
+"""What notebook 02 (AX process, CO-score gaps, Table 2 analog) must have recorded, even on the smoke profile."""
+import math
+
+METHODS = {"Saliency", "InputXGradient", "LayerGradCam", "Deconvolution", "GuidedBackprop", "DeepLift"}
+
+
+def check_results(results: dict) -> None:
+    records = results["records"]
+    systems = {row["model"]: row for row in records["systems"]}
+    assert {"MNIST, MnistCNN", "DigitScenes, SceneCNN", "DigitScenes, SceneCNN_sub", "wine, TabularMLP",
+            "breast cancer, TabularMLP"} <= set(systems)
+
+    for row in records["gaps"]:
+        if row["auroc"] is None:  # a group without wrong (or correct) predictions
+            assert row["n_wrong"] == 0 or row["n_correct"] == 0
+            continue
+        assert 0.0 <= row["auroc_low"] <= row["auroc"] <= row["auroc_high"] <= 1.0
+        assert row["wasserstein"] >= 0.0
+
+    # the gap on the MNIST CNN, the best-trained image model even at smoke size
+    mnist = [row for row in records["gaps"] if row["model"] == "MNIST, MnistCNN" and row["combination"] == "add"
+             and row["output"] == "logit"]
+    assert {row["method"] for row in mnist} == METHODS
+    assert sorted(row["auroc"] for row in mnist)[len(mnist) // 2] > 0.5
+
+    table = {row["model"]: row for row in records["table2_accuracy"]}
+    assert set(table) == set(systems)
+    for model, row in table.items():
+        assert math.isclose(row["Baseline"], systems[model]["accuracy on the sample"], abs_tol=1e-9)
+        for method in METHODS - ({"LayerGradCam"} if model.endswith("TabularMLP") else set()):
+            assert 0.0 <= row[method] <= 1.0, (model, method)
+
+    assert {row["combination"] for row in records["gradcam_layers_median_co"]} == {"add", "mul"}
+    assert 0.0 <= records["share_methods_wider_gap_when_well_trained"] <= 1.0
