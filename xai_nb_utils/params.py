@@ -88,9 +88,5 @@ def setup(notebook: str, profile: str = "default", device: str = "auto", seed: i
     seed = check_int("seed", seed, minimum=0)
     torch_device = resolve_device(device)
     seed_everything(seed)
-    if is_headless():
-        import matplotlib
-
-        matplotlib.use("Agg")
     recorder = Recorder(notebook, profile=profile, seed=seed, device=str(torch_device))
     return Run(notebook, profile, torch_device, seed, recorder)
