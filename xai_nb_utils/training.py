@@ -90,7 +90,8 @@ def _train(config: TrainConfig, dataset, device: torch.device) -> dict:
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     generator = torch.Generator().manual_seed(config.seed)
     history = []
-    for epoch in tqdm(range(config.epochs), desc=f"training {config.architecture} on {config.dataset}"):
+    bar = tqdm(range(config.epochs), desc=f"training {config.architecture} on {config.dataset}")
+    for epoch in bar:
         model.train()
         order = torch.randperm(len(y), generator=generator)
         losses = []
@@ -103,6 +104,7 @@ def _train(config: TrainConfig, dataset, device: torch.device) -> dict:
             losses.append(loss.item())
         history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)),
                         "val_accuracy": accuracy(model, *split_tensors(dataset.val))})
+        bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val_accuracy=f"{history[-1]['val_accuracy']:.3f}")
     model.eval()
     state = {k: v.cpu() for k, v in model.state_dict().items()}
     return {"state_dict": state, "history": history, "test_accuracy": accuracy(model, *split_tensors(dataset.test))}
@@ -120,7 +122,7 @@ def train_classifier(config: TrainConfig, device: str | torch.device = "auto") -
     return TrainedModel(model, dataset, config, saved["test_accuracy"], saved["history"])
 
 
-SCENE_SIZES = {"smoke": dict(n_train=600, n_val=100, n_test=200), "default": dict(n_train=4000, n_val=500, n_test=1000)}
+SCENE_SIZES = {"smoke": dict(n_train=600, n_val=100, n_test=200), "default": dict(n_train=3000, n_val=500, n_test=1000)}
 MARKER_SCENES = dict(marker_rate=0.9, marker_false_rate=0.02, marker_class=0)
 
 PRESETS = {
@@ -128,9 +130,9 @@ PRESETS = {
     "mnist_cnn": dict(architecture="mnist_cnn", dataset="mnist", optimizer="sgd", lr=4e-4, momentum=0.9,
                       batch_size=64, epochs={"smoke": 2, "default": 30}),
     "scene_cnn": dict(architecture="scene_cnn", dataset="digit_scenes", optimizer="adam", lr=2e-3,
-                      batch_size=64, epochs={"smoke": 2, "default": 8}),
+                      batch_size=64, epochs={"smoke": 2, "default": 6}),
     "scene_cnn_marker": dict(architecture="scene_cnn", dataset="digit_scenes", optimizer="adam", lr=2e-3,
-                             batch_size=64, epochs={"smoke": 2, "default": 8}, scene_kwargs=MARKER_SCENES),
+                             batch_size=64, epochs={"smoke": 2, "default": 6}, scene_kwargs=MARKER_SCENES),
     "tabular_wine": dict(architecture="tabular_mlp", dataset="wine", lr=1e-2, batch_size=16,
                          epochs={"smoke": 20, "default": 60}),
     "tabular_breast_cancer": dict(architecture="tabular_mlp", dataset="breast_cancer", lr=1e-2, batch_size=32,
