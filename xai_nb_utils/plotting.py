@@ -63,3 +63,31 @@ def save_figure(fig, name: str, dpi: int = 110):
     path = figures_dir() / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+def show_samples(images: torch.Tensor, titles=None, boxes=None, ncols: int = 8, cell: float = 1.4):
+    """A grid of images with optional titles and (x0,y0,x1,y1) boxes drawn."""
+    n = len(images)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            overlay(ax, images[i], title="" if titles is None else titles[i], box=None if boxes is None else boxes[i])
+        else:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def maps_for_display(method: str, model, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
+    """``explain(method, ...)`` as (N,1,H,W) for overlays: gradient methods' channels reduced by abs-sum."""
+    from .explainers import explain, method_spec, reduce_channels
+
+    maps = explain(method, model, x, target, **kwargs)
+    return reduce_channels(maps) if method_spec(method).channels == "input" else maps
+
+
+def method_gallery(model, x: torch.Tensor, target, methods, row_titles=None, boxes=None):
+    """One row per image, one overlay per method (maps for ``target``); returns (figure, {method: maps})."""
+    maps = {method: maps_for_display(method, model, x, target) for method in methods}
+    return show_maps(x, maps, row_titles=row_titles, boxes=boxes), maps
