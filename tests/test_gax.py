@@ -55,6 +55,19 @@ def test_ax_input_x_gradient_co_matches_hand_computation(setup):
             assert part["pred_after"].iloc[i] == int((weight @ combined).argmax())
 
 
+def test_ax_scores_agree_with_the_metrics_co_score_for_every_variant():
+    from xai_nb_utils.metrics import co_score
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 2 * 2, 3)).eval()
+    x, labels = torch.rand(5, 2, 4, 4), torch.tensor([0, 1, 2, 0, 1])
+    scores = G.ax_scores(model, x, labels, methods=["GuidedBackprop"], progress=False)
+    h = G.ax_heatmap(model, x, "guided_backprop")
+    for (combination, output), part in scores.groupby(["combination", "output"]):
+        expected = co_score(model, x, h, labels, combine=combination, output=output)
+        assert torch.allclose(torch.tensor(part.sort_values("index")["co"].values), expected.double(), atol=1e-5)
+
+
 def test_auroc_and_gap_on_known_distributions():
     correct = np.r_[np.ones(50, bool), np.zeros(20, bool)]
     separated = np.r_[np.linspace(5, 6, 50), np.linspace(0, 1, 20)]

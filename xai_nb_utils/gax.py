@@ -3,8 +3,8 @@
 Two parts:
 
 * the **AX process** on existing methods: heatmaps w.r.t. the *predicted* class from the registry's captum methods,
-  normalised by max|h|, combined with the image (``x + h`` or ``x * h``) and scored with the foundation's
-  :func:`xai_nb_utils.metrics.co_score` w.r.t. the *ground truth*; then the gap analysis of the CO scores of correct
+  normalised by max|h|, combined with the image (``x + h`` or ``x * h``) and scored with the foundation's CO score
+  (:mod:`xai_nb_utils.metrics`, from outputs computed once per batch) w.r.t. the *ground truth*; then the gap analysis of the CO scores of correct
   vs wrong predictions and the accuracy before / after ``x + h`` (the paper's Table 2);
 * **GAX**, the generative AX heatmap ``h = tanh(w * x + b)`` optimised with Adam to raise the CO score, batched with
   per-image stopping; registered in the explainer registry as ``"gax"``.
@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .explainers import explain, register_method
-from .metrics import ax_combine, co_score, co_score_from_outputs
+from .metrics import ax_combine, co_score_from_outputs
 from .params import check_choice, check_float, check_int
 from .training import trained_model
 
@@ -117,16 +117,20 @@ def ax_scores(
         registry_name = AX_METHODS.get(method, method)
         for start in range(0, len(x), batch_size):
             xb, yb = x[start:start + batch_size], labels[start:start + batch_size]
-            pred = predicted_class(model, xb)
             h = ax_heatmap(model, xb, registry_name, **method_kwargs.get(method, {}))
-            for combination in combinations:
-                with torch.no_grad():
-                    pred_after = model(ax_combine(xb, h, combination)).argmax(1)
-                for output in outputs:
-                    with torch.no_grad():
-                        co = co_score(model, xb, h, yb, combine=combination, output=output)
-                    rows += _rows(start, method, combination, output, co, yb, pred, pred_after)
+            with torch.no_grad():
+                before = model(xb)
+                for combination in combinations:
+                    after = model(ax_combine(xb, h, combination))
+                    for output in outputs:
+                        # metrics.co_score(model, xb, h, yb, combination, output), without repeating the forward passes
+                        co = co_score_from_outputs(*(_as_output(t, output) for t in (before, after)), yb)
+                        rows += _rows(start, method, combination, output, co, yb, before.argmax(1), after.argmax(1))
     return pd.DataFrame(rows)
+
+
+def _as_output(logits: torch.Tensor, output: str) -> torch.Tensor:
+    return logits.softmax(1) if output == "softmax" else logits
 
 
 def _rows(start, method, combination, output, co, labels, pred, pred_after) -> list:
@@ -270,7 +274,7 @@ def gax(
     parameters = [weights] + ([offsets] if bias is not None else [])
     optimizer = torch.optim.Adam(parameters, lr=lr, betas=tuple(betas))
     heatmap = lambda index: torch.tanh(weights[index] * x[index] + offsets[index])
-    outputs = lambda inputs: model(inputs).softmax(1) if output == "softmax" else model(inputs)
+    outputs = lambda inputs: _as_output(model(inputs), output)
     with torch.no_grad():
         before = outputs(x)  # DNN(x) does not change during the optimisation
 
