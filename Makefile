@@ -7,6 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
 KERNEL := xai-workbook
 PROFILE ?= default
+DEVICE ?= auto
 
 .PHONY: setup report smoke test clean-cache
 
@@ -20,13 +21,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: setup
-	$(PY) -m xai_nb_utils.report --profile $(PROFILE)
+	$(PY) -m xai_nb_utils.report --profile $(PROFILE) --device $(DEVICE)
 
 smoke: setup
-	$(PY) -m xai_nb_utils.report --profile smoke
+	$(PY) -m xai_nb_utils.report --profile smoke --device $(DEVICE)
 
+# Two workers: the notebooks run in order on one (one xdist group), the unit tests on the other.
+# One thread per process, so the two workers do not fight over the two cores.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -n 2 --dist loadgroup
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 clean-cache:
 	rm -rf data/cache

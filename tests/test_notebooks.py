@@ -58,7 +58,10 @@ def _notebook_check(stem: str):
     return module.check_results
 
 
+# One xdist group: the notebooks run one after another on one worker (in order, so the tour trains the shared
+# models once and later notebooks load them from the cache) while the unit tests use the other workers.
 @pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_smoke_profile(path, tmp_path, monkeypatch):
     # Reports and figures go to tmp; the data and model caches under data/ are shared and reused.
