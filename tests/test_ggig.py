@@ -174,3 +174,18 @@ def test_checkerboard_keeps_strokes_and_fills_the_background():
     torch.testing.assert_close(out[0, 0], expected)
     maps = torch.tensor([[[[1.0, -1.0], [2.0, 0.0]]]])
     assert ggig.background_mass(maps, torch.tensor([[[[False, True], [True, False]]]])).item() == pytest.approx(0.75)
+
+
+def test_paper_order_and_randomized_model():
+    import pandas as pd
+
+    rows = [{"method": m, "metric": "pearson", "mean": v, "ci": 0.0}
+            for m, v in {"GEG": 0.9, "GGIG": 0.8, "IG": 0.5, "GRAD": 0.7}.items()]
+    rows += [{"method": m, "metric": "ssim", "mean": v, "ci": 0.0}
+             for m, v in {"GEG": 0.9, "GGIG": 0.6, "IG": 0.5, "GRAD": 0.7}.items()]
+    assert ggig.paper_order_holds(pd.DataFrame(rows)) == {"pearson": True, "ssim": False}
+    model = tiny_cnn()
+    before = [p.clone() for p in model.parameters()]
+    randomized = ggig.randomized_model(model, seed=5)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert not any(torch.equal(a, b) for a, b in zip(before, randomized.parameters()))
