@@ -178,3 +178,9 @@ def test_randomized_copy_resets_only_the_named_layers():
     assert not torch.equal(copy.classifier.weight, model.classifier.weight)
     assert torch.equal(copy.features.conv1.weight, model.features.conv1.weight)
     assert torch.equal(randomized_copy(model, ["classifier"], seed=1).classifier.weight, copy.classifier.weight)
+
+
+def test_works_inside_no_grad():
+    with torch.no_grad():
+        maps = opticam(HalfPlaneModel(), torch.ones(1, 1, SIZE, SIZE), 0)
+    assert (maps[0, 0] - HalfPlaneModel().maps[0]).abs().max() < 0.05

@@ -98,6 +98,7 @@ class OptiCamResult:
     snapshots: dict = field(default_factory=dict)  # iteration t -> maps of the best u within the first t
 
 
+@torch.enable_grad()  # also when called inside a no_grad block
 def optimize_opticam(model, x, target, layer=None, objective="mask", normalization="range", selector="logit",
                      activation="identity", mask_space="pixel", lr=0.1, max_iter=100, tol=1e-10,
                      snapshot_iters=()) -> OptiCamResult:
