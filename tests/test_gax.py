@@ -167,3 +167,16 @@ def test_gax_is_registered_and_validates_its_input(setup):
         G.gax(model, x, 0, output="probabilities")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         G.gax(model, x - 0.5, 0)
+
+
+def test_separate_block_relus_keeps_outputs_and_lets_deeplift_run_on_a_resnet():
+    import torchvision
+
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=3).eval()
+    x = torch.rand(2, 3, 32, 32)
+    before = net(x)
+    net = G.separate_block_relus(net)
+    assert torch.allclose(net(x), before, atol=1e-6)
+    maps = explain("deeplift", net, x, torch.tensor([0, 1]))
+    assert maps.shape == x.shape and torch.isfinite(maps).all()

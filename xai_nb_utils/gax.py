@@ -391,8 +391,28 @@ def imagenet_cases(n: int, seed: int, device, size: int = 256) -> list:
     from .external import load_imagenet_val, pretrained_model
 
     split = load_imagenet_val(n=n, seed=seed, size=size, resize=size).head(n)
-    return [Case(f"IMN, {label}", "ImageNet", pretrained_model(arch, device=device), split.x.to(device),
-                 split.y.to(device), layer) for arch, (label, layer) in PAPER_ARCHITECTURES.items()]
+    return [Case(f"IMN, {label}", "ImageNet", separate_block_relus(pretrained_model(arch, device=device)),
+                 split.x.to(device), split.y.to(device), layer) for arch, (label, layer) in PAPER_ARCHITECTURES.items()]
+
+
+def separate_block_relus(model: torch.nn.Module) -> torch.nn.Module:
+    """torchvision's ResNet ``BasicBlock`` applies one ReLU module twice, which captum's DeepLift rejects; give the
+    second use its own module (same function, so the outputs do not change)."""
+    import types
+
+    from torchvision.models.resnet import BasicBlock
+
+    def forward(block, z):
+        out = block.relu(block.bn1(block.conv1(z)))
+        out = block.bn2(block.conv2(out))
+        identity = z if block.downsample is None else block.downsample(z)
+        return block.relu_out(out + identity)
+
+    for block in model.modules():
+        if isinstance(block, BasicBlock):
+            block.relu_out = torch.nn.ReLU()
+            block.forward = types.MethodType(forward, block)
+    return model
 
 
 def ax_study(cases: list, methods=tuple(AX_METHODS), combinations=COMBINATIONS, outputs=OUTPUTS,
