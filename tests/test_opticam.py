@@ -184,3 +184,33 @@ def test_works_inside_no_grad():
     with torch.no_grad():
         maps = opticam(HalfPlaneModel(), torch.ones(1, 1, SIZE, SIZE), 0)
     assert (maps[0, 0] - HalfPlaneModel().maps[0]).abs().max() < 0.05
+
+
+# ---------------------------------------------------------------- study helpers of notebook 05
+
+
+def test_reproduction_verdict_on_a_hand_made_table():
+    import pandas as pd
+
+    from xai_nb_utils.opticam import reproduction_verdict
+
+    table = pd.DataFrame([
+        {"method": "Fake-CAM", "AD": 0.5, "AG": 0.5, "AI": 50.0},  # baselines: median AI 47.5
+        {"method": "Grad-CAM", "AD": 12.0, "AG": 15.0, "AI": 40.0},
+        {"method": "Score-CAM", "AD": 9.0, "AG": 25.0, "AI": 55.0},
+        {"method": "Opti-CAM", "AD": 1.5, "AG": 60.0, "AI": 90.0}])
+    assert reproduction_verdict(table) == {"opticam_best_ad_ag": True, "fake_cam_ad_ai_loophole": True,
+                                           "ag_exposes_fake_cam": True}
+    table.loc[table.method == "Opti-CAM", "AG"] = 20.0  # below Score-CAM's
+    assert not reproduction_verdict(table)["opticam_best_ad_ag"]
+
+
+def test_without_input_normalization_skips_the_normalizer():
+    from xai_nb_utils.models import MnistCNN
+    from xai_nb_utils.opticam import without_input_normalization
+
+    model = MnistCNN().eval()
+    x = torch.rand(2, 1, 28, 28)
+    plain = without_input_normalization(model)
+    assert torch.allclose(plain(x), model.forward_normalized(x))
+    assert torch.allclose(model.normalizer.mean, torch.tensor(0.1307))  # the original is untouched
