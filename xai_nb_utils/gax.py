@@ -62,10 +62,11 @@ PAPER_GAX_CLAIMS = {
     "speed": "ResNet34: most images reach CO >= 48 within 50 iterations; AlexNet generally needs more",
 }
 
-# Default GAX CO targets per dataset. ImageNet / chest X-ray: the paper's 48. The small embedded models have far
-# smaller logit ranges than a 1000-class ResNet, so their targets were set, like the paper's, above what most
-# existing methods reach in the AX process (see notebook 02) while still reachable within the default iteration cap.
-GAX_TARGETS = {"imagenet": 48.0, "chest_xray": 48.0, "mnist": 20.0, "digit_scenes": 20.0}
+# Default GAX CO targets per dataset (``x + h``, raw logits). ImageNet / chest X-ray: the paper's 48. The paper chose
+# 48 as "a score higher than most sco attained by existing XAI methods"; we applied the same rule to the embedded
+# models with their default training (AX CO medians, notebook 02): DigitScenes SceneCNN, AX medians up to ~20 -> 48
+# as in the paper; MNIST CNN, AX scores up to ~13 with a slower GAX ascent -> 20.
+GAX_TARGETS = {"imagenet": 48.0, "chest_xray": 48.0, "mnist": 20.0, "digit_scenes": 48.0}
 
 
 # ------------------------------------------------------------------------------------------------- AX process
