@@ -85,3 +85,10 @@ def test_interrupted_build_leaves_no_cache_file(tmp_path):
 
 def test_missing_data_error_is_a_file_not_found_error():
     assert issubclass(MissingDataError, FileNotFoundError)
+
+
+def test_with_marker_stamps_every_image_whatever_its_channels():
+    split = data.ImageSplit(torch.full((2, 1, 28, 28), 0.5), torch.tensor([3, 4]))
+    stamped = data.with_marker(split)
+    assert stamped.marker.all() and stamped.x[:, :, 1, 1].eq(1).all()
+    assert torch.equal(stamped.x[:, :, 10:, 10:], split.x[:, :, 10:, 10:])

@@ -156,9 +156,9 @@ def _background_images() -> list:
     return images
 
 
-def _marker_glyph(size: int) -> torch.Tensor:
-    """A small high-contrast glyph (white square with a black cross), (3, size, size)."""
-    glyph = torch.ones(3, size, size)
+def _marker_glyph(size: int, channels: int = 3) -> torch.Tensor:
+    """A small high-contrast glyph (white square with a black cross), (channels, size, size)."""
+    glyph = torch.ones(channels, size, size)
     centre = size // 2
     glyph[:, centre, :] = 0.0
     glyph[:, :, centre] = 0.0
@@ -252,5 +252,5 @@ def with_marker(split: ImageSplit) -> ImageSplit:
     x = split.x.clone()
     size = x.shape[-1]
     glyph_size = max(3, size // 10) | 1
-    x[:, :, 1:1 + glyph_size, 1:1 + glyph_size] = _marker_glyph(glyph_size)
+    x[:, :, 1:1 + glyph_size, 1:1 + glyph_size] = _marker_glyph(glyph_size, x.shape[1])
     return replace(split, x=x, marker=torch.ones(len(split), dtype=torch.bool))
