@@ -222,7 +222,7 @@ def density_integral(pdf: Callable[[np.ndarray], np.ndarray], breakpoints=()) ->
     return value
 
 
-def density_cdf(pdf: Callable[[np.ndarray], np.ndarray], z: np.ndarray, grid_size: int = 200_001) -> np.ndarray:
+def density_cdf(pdf: Callable[[np.ndarray], np.ndarray], z: np.ndarray, grid_size: int = 50_001) -> np.ndarray:
     """CDF of a density on (0, 1) at the points z, by cumulative trapezoid integration on a grid that is dense
     near both ends (z = sigmoid(u), u uniform in [-40, 40])."""
     u = np.linspace(-40.0, 40.0, grid_size)
@@ -262,6 +262,12 @@ def density_check(kind: str, eta: float = DEFAULT_ETA, h: float = DEFAULT_H, n: 
     breakpoints = uniform_support(eta, h) if kind == "uniform" else ()
     return {"kind": kind, "eta": eta, "h": h, **params, "integral": density_integral(pdf, breakpoints),
             "ks": ks_distance(z, pdf), "ks_tolerance": ks_tolerance(n, alpha), "n": n}
+
+
+def uniform_gap(eta: float = 1.5, h: float = 1.0) -> float:
+    """max |F(z) - z|: how far the controller output for normal input is from uniform (small for eta = 1.5, h = 1)."""
+    z = np.linspace(0, 1, 20_001)
+    return float(np.abs(density_cdf(lambda t: density_normal(t, eta, h), z) - z).max())
 
 
 def pearson_skewness(values, kind: str = "median") -> float:
@@ -372,6 +378,12 @@ class MaskGenerator(nn.Module):
         mask = self.squash(self.raw(encoder_features(model, x), target))
         return F.interpolate(mask, size=x.shape[-2:], mode="bilinear", align_corners=False)
 
+    @torch.no_grad()
+    def raw_map(self, model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """X before the controller, upsampled to the image size (to try other controllers on it)."""
+        raw = self.raw(encoder_features(model, x), target)
+        return F.interpolate(raw, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Perturbation (eq. 1), losses (eqs. 2, 4, 9) and training
@@ -447,7 +459,7 @@ KINDS = ("dre", "mgnet")
 # and smoothness (lambda_tv); chosen around Dabkowski & Gal's (destroyer 1, area 8, smoothness 0.005, preserver
 # 0.3, i.e. 3.3, 27, 0.017 relative to the preserver) for our 64-pixel scenes.
 MGNET_LAMBDAS = dict(lambda_bg=1.0, lambda_av=2.0, lambda_tv=0.05)
-GENERATOR_SIZES = {"smoke": dict(n_train=256, embed_epochs=1, epochs=1, lr_halve_every=1),
+GENERATOR_SIZES = {"smoke": dict(n_train=128, embed_epochs=1, epochs=1, lr_halve_every=1),
                    "default": dict(n_train=2000, embed_epochs=1, epochs=4, lr_halve_every=2)}
 
 
@@ -745,3 +757,214 @@ def dre_plus(model, x: torch.Tensor, maps: torch.Tensor, target, delta: float = 
     by_pixel = torch.empty(n, total, dtype=torch.float32)
     by_pixel.scatter_(1, order, torch.as_tensor(weights, dtype=torch.float32))
     return maps * by_pixel.view(n, 1, h, w).to(maps.device)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Studies of notebook 06: density figures, skewness tables, method comparison, ablations
+# ---------------------------------------------------------------------------------------------------------------
+
+# The paper's numbers, for display beside ours only (ImageNet, ResNet50 column and the mean over ResNet50, VGG19 and
+# GoogleNet): Table 3 (M_F, per-image min-max normalised over the methods) and Table 4 (M_E).
+PAPER_TABLE3_MF = {"DRE": (77.13, 74.37), "MGnet": (56.61, 55.75), "MPert": (72.40, 70.10),
+                   "Grad-CAM": (70.13, 67.51), "Grad-CAM++": (68.34, 66.94), "VGrad": (18.80, 15.93),
+                   "SmoothGrad": (29.38, 35.03), "IntGrad": (16.47, 26.73)}
+PAPER_TABLE4_ME = {"DRE": (83.02, 82.89), "MGnet": (82.62, 82.67), "MPert": (75.74, 73.07),
+                   "Grad-CAM": (79.28, 78.79), "Grad-CAM++": (82.86, 83.51), "VGrad": (66.23, 67.97),
+                   "SmoothGrad": (73.17, 72.50), "IntGrad": (66.92, 65.64)}
+# table label -> registry name
+TABLE_METHODS = {"DRE": "dre", "MGnet": "mgnet", "MPert": "mpert", "Grad-CAM": "gradcam", "Grad-CAM++": "gradcam_pp",
+                 "VGrad": "saliency", "SmoothGrad": "smoothgrad", "IntGrad": "integrated_gradients"}
+# Figure 10(b): (eta, h) of the distribution ablation; Figure 10(c): the constraints put back (1 = MGnet's lambdas)
+DISTRIBUTION_ABLATION = ((0.5, 2.5), (1.5, 2.5), (1.5, 1.5), (2.5, 2.5), (1.5, 0.5))
+CONSTRAINT_ABLATION = {
+    "dre": {"(1) all constraints": ("bg", "av", "tv"), "(2) lambda_av = 0": ("bg", "tv"),
+            "(3) lambda_av = lambda_bg = 0": ("tv",), "(4) lambda_av = lambda_tv = 0": ("bg",),
+            "(5) none (DRE)": ()},
+    "mgnet": {"(1) all constraints (MGnet)": ("bg", "av", "tv"), "(2) lambda_av = 0": ("bg", "tv"),
+              "(3) lambda_bg = 0": ("av", "tv"), "(4) lambda_tv = 0": ("bg", "av"),
+              "(5) lambda_bg = lambda_tv = 0": ("av",)},
+}
+ABLATION_SIZES = {"smoke": dict(n_train=32, epochs=1, embed_epochs=1, lr_halve_every=1),
+                  "default": dict(n_train=800, epochs=1, embed_epochs=1, lr_halve_every=1)}
+
+
+def ablation_config(kind: str, profile: str, seed: int = 0, eta: float = DEFAULT_ETA, h: float = DEFAULT_H,
+                    constraints=None) -> GeneratorConfig:
+    """A short-schedule generator (the paper trains its ablations for 3 instead of 10 epochs); ``constraints``:
+    which of "bg", "av", "tv" get MGnet's lambdas (None: the kind's default)."""
+    overrides = dict(ABLATION_SIZES["smoke" if profile == "smoke" else "default"], eta=eta, h=h)
+    if constraints is not None:
+        overrides.update({f"lambda_{c}": MGNET_LAMBDAS[f"lambda_{c}"] if c in constraints else 0.0
+                          for c in ("bg", "av", "tv")})
+    return generator_config(kind, profile, seed, **overrides)
+
+
+def _grid(n: int = 2001) -> np.ndarray:
+    return np.linspace(0, 1, n)[1:-1]
+
+
+def plot_controller_densities(n: int = 100_000, seed: int = 0, etas=(0.5, 1.5, 2.5), hs=(0.5, 1.0, 1.5, 2.5, 5.0)):
+    """Figure 5: p(z) for standard-normal input, (a) h = 1 and eta in ``etas``, (b-d) each eta with h in ``hs``;
+    analytic curves (eq. 8) over Monte Carlo histograms of the controller output."""
+    import matplotlib.pyplot as plt
+
+    x = sample_input("normal", n, seed)
+    z = _grid()
+    panels = [("(a) h = 1", [(eta, 1.0) for eta in etas])] + \
+             [(f"({'bcd'[i]}) eta = {eta}", [(eta, h) for h in hs]) for i, eta in enumerate(etas[:3])]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.2))
+    for ax, (title, settings) in zip(axes, panels):
+        for eta, h in settings:
+            line, = ax.plot(z, density_normal(z, eta, h), label=f"eta={eta}, h={h}" if "h =" in title else f"h={h}")
+            ax.hist(controller_samples(x, eta, h), bins=60, range=(0, 1), density=True, alpha=0.25,
+                    color=line.get_color())
+        ax.set(title=title, xlabel="z", ylim=(0, 4))
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("p(z)")
+    fig.tight_layout()
+    return fig
+
+
+def input_cases(kind: str) -> list[dict]:
+    """The inputs of Figures 6 and 13-15: uniform; skew normal a in -20..20; mixtures with mu2 in (2, 4, 8, 16)
+    and r1 in 0.1..0.9 (sigma1 = sigma2 = 1, mu1 = 0)."""
+    if kind == "uniform":
+        return [{}]
+    if kind == "skew_normal":
+        return [{"a": a} for a in (-20.0, -5.0, -2.0, 0.0, 2.0, 5.0, 20.0)]
+    if kind == "mixture":
+        return [{"r1": r1, "mu2": mu2} for mu2 in (2.0, 4.0, 8.0, 16.0) for r1 in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    if kind == "normal":
+        return [{}]
+    raise ValueError(f"kind must be one of {INPUT_KINDS}, got {kind!r}")
+
+
+def skewness_table(n: int = 100_000, seed: int = 0, eta: float = DEFAULT_ETA, h: float = DEFAULT_H):
+    """Pearson's coefficient of skewness (median form, and the moment form) of Monte Carlo inputs x and of the
+    controller outputs z for every input of :func:`input_cases`, with the density checks (integral, KS)."""
+    import pandas as pd
+
+    rows = []
+    for kind in INPUT_KINDS:
+        for params in input_cases(kind):
+            x = sample_input(kind, n, seed, **params)
+            z = controller_samples(x, eta, h)
+            pdf = input_density(kind, eta, h, **params)
+            breakpoints = uniform_support(eta, h) if kind == "uniform" else ()
+            rows.append({"input": kind, **params, "CoS x": pearson_skewness(x), "CoS z": pearson_skewness(z),
+                         "moment skew x": pearson_skewness(x, "moment"), "moment skew z": pearson_skewness(z, "moment"),
+                         "integral": density_integral(pdf, breakpoints), "KS": ks_distance(z, pdf),
+                         "KS tolerance": ks_tolerance(n)})
+    return pd.DataFrame(rows)
+
+
+def plot_input_family(kind: str, n: int = 100_000, seed: int = 0, eta: float = DEFAULT_ETA, h: float = DEFAULT_H):
+    """Figures 6 / 13-15: for each input of ``kind``, the input histogram (top) and the analytic p(z) over the
+    histogram of the controller output (bottom), with Pearson's CoS before and after. Mixtures: one column per
+    mu2, one curve per r1."""
+    import matplotlib.pyplot as plt
+
+    cases = input_cases(kind)
+    groups = [[c for c in cases if c["mu2"] == mu2] for mu2 in (2.0, 4.0, 8.0, 16.0)] if kind == "mixture" \
+        else [[c] for c in cases]
+    fig, axes = plt.subplots(2, len(groups), figsize=(2.6 * len(groups) + 1, 5), squeeze=False)
+    z = _grid()
+    for column, group in enumerate(groups):
+        for params in group:
+            x = sample_input(kind, n, seed, **params)
+            out = controller_samples(x, eta, h)
+            label = ", ".join(f"{k}={v:g}" for k, v in params.items() if not (kind == "mixture" and k == "mu2"))
+            top = axes[0, column].hist(x, bins=80, density=True, histtype="step", label=f"{label} CoS {pearson_skewness(x):+.2f}")
+            colour = top[2][0].get_edgecolor()
+            axes[1, column].hist(out, bins=60, range=(0, 1), density=True, alpha=0.25, color=colour)
+            axes[1, column].plot(z, input_density(kind, eta, h, **params)(z), color=colour,
+                                 label=f"CoS {pearson_skewness(out):+.2f}")
+        title = f"mu2 = {group[0]['mu2']:g}" if kind == "mixture" else (label or kind)
+        axes[0, column].set_title(title, fontsize=9)
+        axes[1, column].set(xlabel="z", ylim=(0, 6))
+        for ax in axes[:, column]:
+            ax.legend(fontsize=6)
+    axes[0, 0].set_ylabel("p(x)")
+    axes[1, 0].set_ylabel(f"p(z), eta={eta}, h={h}")
+    fig.tight_layout()
+    return fig
+
+
+def plot_controller_on_mask(raw: torch.Tensor, image: torch.Tensor, eta: float, h: float, n: int = 50_000):
+    """The widget's picture: p(z) for normal input at (eta, h) over the histogram of a raw generator map passed
+    through C(eta, h), the image, and the controlled map."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import overlay
+
+    mask = controller(raw[None].double(), eta, h)[0].float()
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3))
+    z = _grid()
+    axes[0].hist(controller_samples(sample_input("normal", n), eta, h), bins=60, range=(0, 1), density=True,
+                 alpha=0.3, label="normal input")
+    axes[0].hist(mask.flatten().numpy(), bins=60, range=(0, 1), density=True, alpha=0.4, label="this mask")
+    axes[0].plot(z, density_normal(z, eta, h), "k", label="eq. (8)")
+    axes[0].set(xlabel="z", ylim=(0, 5), title=f"eta={eta}, h={h}, CoS {pearson_skewness(mask):+.2f}")
+    axes[0].legend(fontsize=7)
+    overlay(axes[1], image, title="image")
+    overlay(axes[2], image, mask, title="C(X) on the image")
+    fig.tight_layout()
+    return fig
+
+
+def method_maps(model, x: torch.Tensor, target: torch.Tensor, generators: dict, methods=TABLE_METHODS,
+                method_kwargs: dict | None = None) -> tuple[dict, dict]:
+    """Maps (N, 1, H, W) of each table method (gradient maps abs-summed over channels) and seconds per image;
+    ``generators``: {"dre": ..., "mgnet": ...} trained generators."""
+    from .explainers import explain, method_spec
+
+    method_kwargs = method_kwargs or {}
+    maps, seconds = {}, {}
+    for label, name in tqdm(list(methods.items()), desc="saliency maps"):
+        kwargs = dict(method_kwargs.get(name, {}))
+        if name in generators:
+            kwargs["generator"] = generators[name]
+        start = time.perf_counter()
+        result = explain(name, model, x, target, **kwargs)
+        seconds[label] = (time.perf_counter() - start) / len(x)
+        maps[label] = result.abs().sum(1, keepdim=True) if method_spec(name).channels == "input" else result
+    return maps, seconds
+
+
+def evaluate_maps(model, x: torch.Tensor, target: torch.Tensor, maps: dict, box_masks: torch.Tensor):
+    """Per method: mean raw M_F, mean per-image min-max normalised M_F (the paper's table convention), mean M_E,
+    and the mean Pearson CoS of the maps; plus the per-image M_F values."""
+    import pandas as pd
+
+    raw = {label: faithfulness(model, x, m, target) for label, m in tqdm(maps.items(), desc="M_F")}
+    normalised = normalize_across_methods(raw)
+    rows = [{"method": label, "M_F (normalised)": 100 * normalised[label].mean(), "M_F (raw)": raw[label].mean(),
+             "M_E": explainability(m, box_masks).mean(),
+             "CoS of map": float(np.mean([pearson_skewness(r) for r in m.flatten(1).cpu().numpy()]))}
+            for label, m in maps.items()]
+    return pd.DataFrame(rows), raw
+
+
+def beside_paper(table, paper: dict, column: str):
+    """Our ``column`` next to the paper's ResNet50 and mean values (labelled as the paper's)."""
+    out = table[["method", column]].copy()
+    out[f"paper {column} (ImageNet ResNet50)"] = [paper.get(m, (np.nan, np.nan))[0] for m in out["method"]]
+    out[f"paper {column} (ImageNet mean)"] = [paper.get(m, (np.nan, np.nan))[1] for m in out["method"]]
+    return out
+
+
+def train_ablations(model, images: torch.Tensor, num_classes: int, configs: dict, device) -> dict:
+    """Train (or load) one generator per named config; {name: TrainedGenerator}."""
+    return {name: train_generator(model, images, num_classes, config, device) for name, config in configs.items()}
+
+
+def evaluate_generators(model, x: torch.Tensor, target: torch.Tensor, box_masks: torch.Tensor, trained: dict):
+    """M_F (raw), M_E and the maps' mean CoS for each trained generator; also returns the maps."""
+    import pandas as pd
+
+    maps = {name: generator_maps(t.config.kind, model, x, target, t.generator) for name, t in trained.items()}
+    rows = [{"setting": name, "kind": trained[name].config.kind, "M_F (raw)": faithfulness(model, x, m, target).mean(),
+             "M_E": explainability(m, box_masks).mean(),
+             "CoS of map": float(np.mean([pearson_skewness(r) for r in m.flatten(1).cpu().numpy()])),
+             "mean of map": m.mean().item()} for name, m in maps.items()]
+    return pd.DataFrame(rows), maps
