@@ -50,6 +50,9 @@ def resolve_device(device: str = "auto") -> torch.device:
 
 
 def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch; also turn TF32 off so CUDA gradients match CPU ones to float32 precision."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
