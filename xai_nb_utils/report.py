@@ -169,8 +169,11 @@ def _summarize(value) -> str:
         return f"{value:.4g}"
     if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
         return f"table, {len(value)} rows"
-    text = json.dumps(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    if isinstance(value, dict):
+        text = ", ".join(f"{key}: {_summarize(item)}" for key, item in value.items())
+    else:
+        text = json.dumps(value)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _results_cell(results: dict) -> str:
