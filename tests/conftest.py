@@ -2,11 +2,9 @@
 import os
 
 import pytest
-import torch
 
 os.environ.setdefault("XAI_HEADLESS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
-torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
 @pytest.fixture(autouse=True)

@@ -40,7 +40,7 @@ def test_digit_scenes_are_deterministic_cached_and_boxed(tmp_path, monkeypatch):
     monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path))
     kwargs = dict(n_train=40, n_val=4, n_test=8, size=48, marker_rate=1.0, marker_false_rate=0.0, seed=3)
     first = data.load_digit_scenes(**kwargs)
-    assert len(list(tmp_path.rglob("*.pt"))) == 1
+    assert len(list(tmp_path.rglob("digit_scenes-*.pt"))) == 1
     again = data.load_digit_scenes(**kwargs)
     assert torch.equal(first.train.x, again.train.x)
     x, boxes = first.train.x, first.train.boxes
