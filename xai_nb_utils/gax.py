@@ -453,6 +453,7 @@ def plot_co_distributions(scores: pd.DataFrame, model: str, combination: str = "
     palette = {"correct": "tab:blue", "wrong": "tab:red"}
     sns.boxplot(data=part, x="method", y="co", hue="prediction", hue_order=["correct", "wrong"], palette=palette,
                 ax=axes[0, 0], fliersize=1.5)
+    axes[0, 0].set_yscale("symlog", linthresh=1.0)  # one method's large scores would flatten the others
     axes[0, 0].tick_params(axis="x", rotation=30)
     axes[0, 0].set_title(f"{model}: CO ({'x + h' if combination == 'add' else 'x * h'}, {output})", fontsize=9)
     for ax, method in zip(axes[0, 1:], hist_methods):
