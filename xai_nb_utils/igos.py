@@ -14,6 +14,8 @@ Conventions (stated once, used everywhere here):
   to M is the paper's integrated gradient, so eq. (6)'s total gradient is the gradient of
   ``D(M_x) + N(M_y) + D(M_xy) + N(M_xy) + g(M_xy)`` with ``g = lambda1 * mean|1 - M| + lambda2 * smoothness(M)``.
 * L1 and TV are means over mask elements (as in the authors' code), so lambda values do not scale with resolution.
+  L1 is written ``mean(1 - M)``, equal to ``mean|1 - M|`` on [0, 1] but with gradient ``-lambda1 / n`` at the initial
+  M = 1, where the authors' ``abs`` has gradient 0 (their first step ignores the size penalty).
 
 Differences from the authors' code (khorrams/IGOS_pp), each deliberate:
 
@@ -27,17 +29,23 @@ Differences from the authors' code (khorrams/IGOS_pp), each deliberate:
   "btv" is the average of plain TV and bilateral TV, as in their code and the paper's supplement.
 * When no step >= ``min_step`` satisfies the Armijo condition the image takes no step (theirs takes the last,
   tiny, step).
-* I-GOS keeps the original I-GOS rules (zhongangqi/IGOS): Armijo checked at the mask itself (not over the IG
-  interval), initial step 200, plain TV; its mid-run L1 re-weighting heuristic is not reproduced.
+* ``warm_start=True`` (our default, to save compute) starts each image's line search at
+  ``min(initial_step, previous accepted step / step_decay)`` instead of ``initial_step`` every time; the search is
+  otherwise the same. ``warm_start=False`` is the authors' search.
+* I-GOS is the authors' re-implementation used for their comparisons (IGOS_pp ``methods.IGOS``): deletion
+  objective, plain TV, noise, Armijo over the IG interval from an initial step of 8. The original I-GOS code
+  (zhongangqi/IGOS) checks Armijo at the mask itself from a step of 200 (``armijo_on="mask"``,
+  ``initial_step=200``); on confident predictions that version often finds no acceptable step at all (the
+  softmax is flat at the mask), and its mid-run L1 re-weighting heuristic is not reproduced.
 """
 import time
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.functional import gaussian_blur
 
 from .explainers import register_method
+from .metrics import baseline_image, blur_kernel_for
 from .params import check_choice, check_float, check_int
 
 OBJECTIVES = ("deletion", "insertion", "naive", "bilateral")
@@ -47,11 +55,11 @@ ARMIJO_ON = ("interval", "mask")
 
 #: Settings shared by every variant (paper / authors' code values where they exist).
 COMMON_SETTINGS = dict(mask_size=28, iterations=15, ig_steps=20, lambda1=None, lambda2=20.0, noise_std=0.05,
-                       armijo_beta=1e-4, step_decay=0.2, min_step=1e-5, fixed_step=5.0, btv_sigma=0.01,
-                       btv_beta=2.0)
-#: I-GOS (Qi, Khorram & Li 2020) as the iGOS++ paper compares against it.
+                       armijo_beta=1e-4, step_decay=0.2, min_step=1e-5, warm_start=True, fixed_step=5.0,
+                       btv_sigma=0.01, btv_beta=2.0)
+#: I-GOS (Qi, Khorram & Li 2020) as the iGOS++ authors run it (their IGOS_pp re-implementation).
 IGOS_SETTINGS = dict(COMMON_SETTINGS, objective="deletion", smoothness="tv", step_rule="line_search",
-                     armijo_on="mask", initial_step=200.0)
+                     armijo_on="interval", initial_step=8.0)
 #: iGOS++: two masks, bilateral TV, noise, line search over the IG interval.
 IGOS_PP_SETTINGS = dict(COMMON_SETTINGS, objective="bilateral", smoothness="btv", step_rule="line_search",
                         armijo_on="interval", initial_step=1000.0)
@@ -100,14 +108,18 @@ PAPER_TABLE7 = {(1, 2): {"naive": -0.869, "iGOS++": -0.971}, (1, 20): {"naive": 
 # ------------------------------------------------------------------------------------------- building blocks
 
 
-def blurred_baseline(x: torch.Tensor, kernel_size: int | None = None, sigma: float | None = None) -> torch.Tensor:
-    """Gaussian-blurred copy of ``x``; defaults scale the authors' kernel 51 / sigma 50 at 224 px to ``x``'s size."""
-    side = max(x.shape[-2:])
-    if kernel_size is None:
-        kernel_size = max(3, int(round(51 * side / 224)) // 2 * 2 + 1)
-    if sigma is None:
-        sigma = 50.0 * side / 224
-    return gaussian_blur(x, [kernel_size, kernel_size], [sigma, sigma])
+#: The authors' Gaussian blur for the baseline on 224-pixel images, scaled to other sizes by :func:`blur_for`.
+BLUR_AT_224 = (51, 50.0)
+
+
+def blur_for(side: int) -> tuple[int, float]:
+    """(kernel, sigma) of the authors' baseline blur scaled to ``side`` pixels (kernel 15, sigma 14.3 at 64)."""
+    return blur_kernel_for(side, *BLUR_AT_224)
+
+
+def blurred_baseline(x: torch.Tensor) -> torch.Tensor:
+    """The baseline I~: ``x`` blurred with :func:`blur_for` (the same blur the evaluation uses)."""
+    return baseline_image(x, "blur", *blur_for(max(x.shape[-2:])))
 
 
 def perturb(image: torch.Tensor, baseline: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -147,11 +159,11 @@ def bilateral_total_variation(mask: torch.Tensor, image: torch.Tensor, beta: flo
 
 def regularizer(mask: torch.Tensor, image: torch.Tensor, lambda1: float, lambda2: float, smoothness: str = "btv",
                 beta: float = 2.0, sigma: float = 0.01) -> torch.Tensor:
-    """g(M) = lambda1 * mean|1 - M| + lambda2 * smoothness(M), per image (N,)."""
+    """g(M) = lambda1 * mean(1 - M) + lambda2 * smoothness(M), per image (N,), for masks in [0, 1]."""
     tv = total_variation(mask, beta)
     if smoothness == "btv":
         tv = 0.5 * (tv + bilateral_total_variation(mask, image, beta, sigma))
-    return lambda1 * (1 - mask).abs().flatten(1).mean(1) + lambda2 * tv
+    return lambda1 * (1 - mask).flatten(1).mean(1) + lambda2 * tv
 
 
 def class_probability(model, images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -202,15 +214,15 @@ class IgosResult:
 
 
 def armijo_line_search(objective, masks: torch.Tensor, direction: torch.Tensor, base_loss: torch.Tensor,
-                       initial_step: float, beta: float = 1e-4, decay: float = 0.2,
-                       min_step: float = 1e-5) -> torch.Tensor:
+                       initial_step, beta: float = 1e-4, decay: float = 0.2, min_step: float = 1e-5) -> torch.Tensor:
     """Per-image backtracking: the largest ``initial_step * decay^k >= min_step`` with
 
     ``objective(clamp(M - a d)) <= base_loss - a * beta * |d|^2`` (eq. 8). ``objective(masks, index)`` evaluates
-    the images ``index`` only. Returns the steps (N,), 0 where no step qualifies.
+    the images ``index`` only; ``initial_step`` is a number or one per image. Returns the steps (N,), 0 where no
+    step qualifies.
     """
     n = len(masks)
-    steps = torch.full((n,), float(initial_step), device=masks.device)
+    steps = torch.as_tensor(initial_step, dtype=torch.float32, device=masks.device).expand(n).clone()
     accepted = torch.zeros(n, dtype=torch.bool, device=masks.device)
     sufficient = beta * direction.pow(2).flatten(1).sum(1)
     searching = torch.ones(n, dtype=torch.bool, device=masks.device)
@@ -244,6 +256,7 @@ def _validated(settings: dict, image_side: int) -> dict:
         s[name] = check_float(name, s[name], minimum=1e-12)
     s["armijo_beta"] = check_float("armijo_beta", s["armijo_beta"], minimum=1e-12, maximum=1.0)
     s["step_decay"] = check_float("step_decay", s["step_decay"], minimum=1e-6, maximum=0.999)
+    check_choice("warm_start", s["warm_start"], (True, False))
     return s
 
 
@@ -294,6 +307,7 @@ def optimize_masks(model, x: torch.Tensor, target: torch.Tensor, baseline: torch
         return loss
 
     everyone = torch.arange(n, device=x.device)
+    first_trial = torch.full((n,), s["initial_step"], device=x.device)
     history, steps_taken = [], []
     for _ in range(s["iterations"]):
         noises = [torch.randn(n, s["ig_steps"], *x.shape[1:], device=x.device, generator=generator) * s["noise_std"]
@@ -314,8 +328,11 @@ def optimize_masks(model, x: torch.Tensor, target: torch.Tensor, baseline: torch
                 else:
                     check = lambda m, index: objective(m, index, at_mask, [None] * len(noises))
                     base = check(masks, everyone)
-                step = armijo_line_search(check, masks, direction, base, s["initial_step"], s["armijo_beta"],
+                step = armijo_line_search(check, masks, direction, base, first_trial, s["armijo_beta"],
                                           s["step_decay"], s["min_step"])
+            if s["warm_start"]:
+                first_trial = torch.where(step > 0, (step / s["step_decay"]).clamp(max=s["initial_step"]),
+                                          torch.full_like(step, s["initial_step"]))
         steps_taken.append(step)
         masks = (masks - step.view(-1, 1, 1, 1) * direction).clamp(0, 1)
 
@@ -355,3 +372,219 @@ def igos(model, x, target, batch_size: int = 16, **settings):
 def igos_pp(model, x, target, batch_size: int = 16, **settings):
     """iGOS++: deletion and insertion masks with bilateral TV; maps = 1 - M_x * M_y (high = important)."""
     return optimize_in_batches(model, x, target, batch_size, **{**IGOS_PP_SETTINGS, **settings}).maps
+
+
+# ------------------------------------------------------------------------------------------- notebook studies
+# Everything below serves notebooks/04_igos_pp_ablations.ipynb: evaluation with the paper's protocol, the tables'
+# rows, the adversarial and sanity-check experiments, and figures.
+
+#: Insertion/deletion as the paper evaluates (Petsiuk et al.): blurred baseline (the same blur as the method's
+#: baseline) for both curves, softmax probability of the target, trapezoid AUC, one image row per step.
+PROTOCOL = dict(score="softmax", auc="trapezoid", baseline="blur")
+#: The paper's Table 7 grid of (lambda1, lambda2).
+TABLE7_LAMBDAS = ((1.0, 2.0), (1.0, 20.0), (10.0, 20.0), (10.0, 200.0))
+
+
+def perturbation_curves(model, x: torch.Tensor, maps: torch.Tensor, target: torch.Tensor) -> dict:
+    """{"deletion": PerturbationCurves, "insertion": PerturbationCurves} under :data:`PROTOCOL`."""
+    from .metrics import insertion_deletion
+
+    kernel, sigma = blur_for(max(x.shape[-2:]))
+    return {mode: insertion_deletion(model, x, maps, target, mode, blur_kernel=kernel, blur_sigma=sigma, **PROTOCOL)
+            for mode in ("deletion", "insertion")}
+
+
+def mask_maps(mask: torch.Tensor, size) -> torch.Tensor:
+    """Saliency (high = important) of a mask at mask resolution: 1 - upsampled mask."""
+    return 1 - upsample_mask(mask, size)
+
+
+@dataclass
+class Evaluated:
+    """One method at one resolution on a batch: maps, curves, seconds per image and (for I-GOS) the result."""
+
+    maps: torch.Tensor
+    curves: dict
+    seconds_per_image: float
+    result: IgosResult | None = None
+
+
+def evaluate_method(model, x, target, method: str, resolution: int | None = None, settings: dict | None = None,
+                    seed: int = 0, batch_size: int = 16) -> Evaluated:
+    """Maps of a registry ``method`` (``settings`` = an I-GOS settings dict for "igos"/"igos_pp" rows), timed and
+    scored. Gradient maps are summed over channels (signed) by the metric."""
+    from .explainers import explain
+
+    started = time.perf_counter()
+    result = None
+    if settings is not None:
+        result = optimize_in_batches(model, x, target, batch_size, seed=seed, **{**settings, "mask_size": resolution})
+        maps = result.maps
+    else:
+        maps = explain(method, model, x, target)
+    seconds = (time.perf_counter() - started) / len(x)
+    return Evaluated(maps, perturbation_curves(model, x, maps, target), seconds, result)
+
+
+def auc_summary(rows) -> "pd.DataFrame":
+    """Mean deletion / insertion AUC per (method, resolution) with 95% normal-approximation half-widths."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    grouped = frame.groupby(["method", "resolution"], sort=False)
+    summary = grouped[["deletion", "insertion", "seconds_per_image"]].mean()
+    half_width = 1.96 * grouped[["deletion", "insertion"]].std(ddof=1) / grouped.size().pow(0.5).values[:, None]
+    summary["deletion ±95%"] = half_width["deletion"].fillna(0.0)
+    summary["insertion ±95%"] = half_width["insertion"].fillna(0.0)
+    summary["images"] = grouped.size()
+    return summary.reset_index()
+
+
+def per_image_rows(name: str, resolution: str, evaluated: Evaluated) -> list:
+    """One row per image: AUCs and the method's seconds per image."""
+    return [{"method": name, "resolution": resolution, "image": i, "deletion": float(d), "insertion": float(s),
+             "seconds_per_image": evaluated.seconds_per_image}
+            for i, (d, s) in enumerate(zip(evaluated.curves["deletion"].auc, evaluated.curves["insertion"].auc))]
+
+
+def mi_fgsm(model, x: torch.Tensor, adversarial_class: torch.Tensor, epsilon: float = 8 / 255, steps: int = 10,
+            decay: float = 1.0) -> torch.Tensor:
+    """Targeted MI-FGSM (Dong et al. 2018) in [0,1] pixel space: momentum on L1-normalised gradients of the
+    cross-entropy towards ``adversarial_class``, L-infinity ball of radius ``epsilon``."""
+    step_size = epsilon / steps
+    adversarial = x.detach().clone()
+    momentum = torch.zeros_like(x)
+    for _ in range(steps):
+        adversarial.requires_grad_(True)
+        with torch.enable_grad():
+            loss = F.cross_entropy(model(adversarial), adversarial_class)
+            grad = torch.autograd.grad(loss, adversarial)[0]
+        momentum = decay * momentum + grad / grad.abs().flatten(1).mean(1).clamp(min=1e-12).view(-1, 1, 1, 1)
+        adversarial = adversarial.detach() - step_size * momentum.sign()
+        adversarial = (x + (adversarial - x).clamp(-epsilon, epsilon)).clamp(0, 1)
+    return adversarial.detach()
+
+
+def cascading_layers(model) -> list:
+    """Cumulative layer lists for the cascading randomisation test, from the logits down (SceneCNN naming)."""
+    order = ["fc", *reversed(model.stage_names)]
+    return [order[:k] for k in range(1, len(order) + 1)]
+
+
+def map_similarity(reference: torch.Tensor, other: torch.Tensor) -> dict:
+    """Mean Spearman rank correlation and SSIM (maps min-max rescaled to [0,1]) between two stacks of maps."""
+    from .similarity import rescale_01, spearman, ssim
+
+    reference, other = reference.sum(1).cpu(), other.sum(1).cpu()
+    return {"spearman": float(spearman(reference, other).mean()),
+            "ssim": float(ssim(rescale_01(reference), rescale_01(other)).mean())}
+
+
+def classification_summary(model, x: torch.Tensor, y: torch.Tensor, positive_class: int,
+                           batch_size: int = 256) -> dict:
+    """Accuracy over all classes and precision / recall / F1 of ``positive_class`` (the paper's COVID class)."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    with torch.no_grad():
+        predicted = torch.cat([model(x[i:i + batch_size]).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+    truth = y.cpu()
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        truth == positive_class, predicted == positive_class, average="binary", zero_division=0)
+    return {"accuracy": float((predicted == truth).float().mean()), "precision": float(precision),
+            "recall": float(recall), "f1": float(f1)}
+
+
+def region_lift(maps: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
+    """Mean saliency inside ``region`` over mean saliency of the image, per image (1 = no preference)."""
+    maps = maps.sum(1).clamp(min=0)
+    region = region.to(maps.dtype)
+    inside = (maps * region).flatten(1).sum(1) / region.flatten(1).sum(1).clamp(min=1)
+    return inside / maps.flatten(1).mean(1).clamp(min=1e-12)
+
+
+def plot_maps_and_curves(x, evaluated: dict, index: int = 0, cell: float = 2.0):
+    """Figure 2 analog for image ``index``: one column per entry of ``evaluated`` (overlay, deletion curve,
+    insertion curve). ``x`` is the image batch, or a dict with one batch per entry."""
+    import matplotlib.pyplot as plt
+
+    from .plotting import overlay
+
+    names = list(evaluated)
+    fig, axes = plt.subplots(3, len(names), figsize=(cell * len(names), cell * 2.6), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.3, 1, 1]})
+    for j, name in enumerate(names):
+        entry = evaluated[name]
+        images = x[name] if isinstance(x, dict) else x
+        overlay(axes[0, j], images[index], entry.maps[index], title=name)
+        for row, mode, colour in ((1, "deletion", "tab:red"), (2, "insertion", "tab:blue")):
+            curves = entry.curves[mode]
+            ax = axes[row, j]
+            ax.plot(curves.fractions, curves.scores[index], color=colour)
+            ax.fill_between(curves.fractions, curves.scores[index], color=colour, alpha=0.25)
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_title(f"{mode} AUC {curves.auc[index]:.3f}", fontsize=8)
+            ax.tick_params(labelsize=7)
+    axes[2, 0].set_xlabel("fraction of pixels", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+@dataclass
+class StudySystem:
+    """The classifier and images of the main study, with the mask resolutions of Table 1."""
+
+    name: str
+    model: torch.nn.Module
+    x: torch.Tensor
+    y: torch.Tensor
+    resolutions: dict  # label -> mask side
+
+
+def study_system(profile: str, n_images: int, seed: int, device) -> StudySystem:
+    """``smoke``/``default``: the trained DigitScenes SceneCNN on correctly classified test scenes, masks at
+    full resolution (64), 28 and 1/8 = the CAM resolution (8). ``paper``: ResNet50 on ImageNet validation images
+    (user-supplied, see :mod:`xai_nb_utils.external`) at 224, 28 and 7, as the paper's Table 1."""
+    if profile == "paper":
+        from .external import load_imagenet_val, pretrained_model
+
+        model = pretrained_model("resnet50", device=device)
+        split = load_imagenet_val(n=n_images, seed=seed).head(n_images)
+        x, y = split.x.to(device), split.y.to(device)
+        return StudySystem("ResNet50 on ImageNet val (224x224)", model, x, y,
+                           {"224x224 (full)": 224, "28x28": 28, "7x7 (CAM)": 7})
+    from .training import trained_model
+
+    trained = trained_model("scene_cnn", profile, seed=seed, device=device)
+    model, test = trained.model, trained.dataset.test
+    with torch.no_grad():
+        correct = (model(test.x.to(device)).argmax(1).cpu() == test.y).nonzero().squeeze(1)[:n_images]
+    side = test.x.shape[-1]
+    return StudySystem(f"SceneCNN on DigitScenes ({side}x{side}), test accuracy {trained.test_accuracy:.3f}", model,
+                       test.x[correct].to(device), test.y[correct].to(device),
+                       {f"{side}x{side} (full)": side, "28x28": 28, f"{side // 8}x{side // 8} (1/8, CAM)": side // 8})
+
+
+#: Baselines of Table 1 (registry names) and the resolution each one works at ("full" or "cam").
+BASELINES = {"Grad-CAM": ("gradcam", "cam"), "Integrated Gradients": ("integrated_gradients", "full"),
+             "Random": ("random", "full")}
+
+
+def run_entries(system: StudySystem, entries, budget: dict, seed: int = 0, count: int | None = None):
+    """Evaluate (row name, resolution label) entries on the first ``count`` images of ``system``.
+
+    Row names are :data:`ABLATIONS` keys (run with ``budget``, e.g. iterations / ig_steps) or :data:`BASELINES`
+    keys. Returns ({(name, label): Evaluated}, per-image rows for :func:`auc_summary`).
+    """
+    from tqdm.auto import tqdm
+
+    x, y = system.x[:count], system.y[:count]
+    evaluated, rows = {}, []
+    for name, label in tqdm(entries, desc="methods"):
+        if name in ABLATIONS:
+            entry = evaluate_method(system.model, x, y, name, system.resolutions[label],
+                                    {**ABLATIONS[name], **budget}, seed=seed)
+        else:
+            entry = evaluate_method(system.model, x, y, BASELINES[name][0])
+        evaluated[(name, label)] = entry
+        rows += per_image_rows(name, label, entry)
+    return evaluated, rows
