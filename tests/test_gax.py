@@ -161,7 +161,8 @@ def test_gax_per_image_stopping_is_independent_of_the_batch(setup):
 
 def test_gax_is_registered_and_validates_its_input(setup):
     model, _, x = setup
-    maps = explain("gax", model, x, torch.tensor([0, 1, 2, 0, 1, 2]), co_target=2.0, max_iter=20)
+    with torch.no_grad():  # the optimisation enables gradients itself
+        maps = explain("gax", model, x, torch.tensor([0, 1, 2, 0, 1, 2]), co_target=2.0, max_iter=20)
     assert maps.shape == x.shape and maps.device == x.device
     with pytest.raises(ValueError, match="output"):
         G.gax(model, x, 0, output="probabilities")

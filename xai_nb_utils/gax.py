@@ -20,7 +20,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .explainers import explain, register_method
@@ -235,6 +234,7 @@ class GaxResult:
         return float(self.converged.float().mean())
 
 
+@torch.enable_grad()  # also when called inside a no_grad block
 def gax(
     model: torch.nn.Module,
     x: torch.Tensor,
