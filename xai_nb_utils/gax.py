@@ -355,8 +355,8 @@ def seeded_sample(x: torch.Tensor, y: torch.Tensor, n: int, seed: int) -> tuple:
 
 def correctly_predicted(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, n: int) -> tuple:
     """The first ``n`` samples that ``model`` classifies correctly (GAX uses only those, as in the paper)."""
-    keep = (predicted_class(model, x) == y.to(x.device)).cpu()
-    return x[keep][:n], y[keep][:n]
+    keep = predicted_class(model, x) == y.to(x.device)
+    return x[keep][:n], y[keep.to(y.device)][:n]
 
 
 # (preset, variant, dataset label, model label) of the embedded stand-ins for the paper's systems
@@ -543,4 +543,4 @@ def marker_region(x: torch.Tensor) -> torch.Tensor:
 
     blank = lambda value: ImageSplit(torch.full_like(x[:1].cpu(), value), torch.zeros(1, dtype=torch.long))
     changed = (with_marker(blank(0.0)).x != 0.0) | (with_marker(blank(1.0)).x != 1.0)
-    return changed.any(1, keepdim=True).expand(len(x), 1, *x.shape[-2:])
+    return changed.any(1, keepdim=True).expand(len(x), 1, *x.shape[-2:]).to(x.device)
