@@ -379,8 +379,10 @@ def igos_pp(model, x, target, batch_size: int = 16, **settings):
 # rows, the adversarial and sanity-check experiments, and figures.
 
 #: Insertion/deletion as the paper evaluates (Petsiuk et al.): blurred baseline (the same blur as the method's
-#: baseline) for both curves, softmax probability of the target, trapezoid AUC, one image row per step.
+#: baseline) for both curves, softmax probability of the target, trapezoid AUC, in :data:`CURVE_STEPS` steps.
 PROTOCOL = dict(score="softmax", auc="trapezoid", baseline="blur")
+#: Steps of the insertion/deletion curves (the authors' metric uses about 50; RISE one image row per step).
+CURVE_STEPS = 32
 #: The paper's Table 7 grid of (lambda1, lambda2).
 TABLE7_LAMBDAS = ((1.0, 2.0), (1.0, 20.0), (10.0, 20.0), (10.0, 200.0))
 
@@ -390,7 +392,9 @@ def perturbation_curves(model, x: torch.Tensor, maps: torch.Tensor, target: torc
     from .metrics import insertion_deletion
 
     kernel, sigma = blur_for(max(x.shape[-2:]))
-    return {mode: insertion_deletion(model, x, maps, target, mode, blur_kernel=kernel, blur_sigma=sigma, **PROTOCOL)
+    pixels_per_step = -(-x.shape[-2] * x.shape[-1] // CURVE_STEPS)
+    return {mode: insertion_deletion(model, x, maps, target, mode, blur_kernel=kernel, blur_sigma=sigma,
+                                     pixels_per_step=pixels_per_step, **PROTOCOL)
             for mode in ("deletion", "insertion")}
 
 
