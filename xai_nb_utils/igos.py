@@ -451,7 +451,7 @@ def per_image_rows(name: str, resolution: str, evaluated: Evaluated) -> list:
             for i, (d, s) in enumerate(zip(evaluated.curves["deletion"].auc, evaluated.curves["insertion"].auc))]
 
 
-def mi_fgsm(model, x: torch.Tensor, adversarial_class: torch.Tensor, epsilon: float = 8 / 255, steps: int = 10,
+def mi_fgsm(model, x: torch.Tensor, adversarial_class: torch.Tensor, epsilon: float = 16 / 255, steps: int = 10,
             decay: float = 1.0) -> torch.Tensor:
     """Targeted MI-FGSM (Dong et al. 2018) in [0,1] pixel space: momentum on L1-normalised gradients of the
     cross-entropy towards ``adversarial_class``, L-infinity ball of radius ``epsilon``."""
