@@ -945,6 +945,13 @@ def evaluate_maps(model, x: torch.Tensor, target: torch.Tensor, maps: dict, box_
     return pd.DataFrame(rows), raw
 
 
+def paired_difference(a, b) -> dict:
+    """Per-image a - b: mean, standard error of the mean, and the share of images where a > b."""
+    difference = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    sem = difference.std(ddof=1) / math.sqrt(len(difference)) if len(difference) > 1 else float("nan")
+    return {"mean": float(difference.mean()), "sem": float(sem), "share_a_better": float((difference > 0).mean())}
+
+
 def beside_paper(table, paper: dict, column: str):
     """Our ``column`` next to the paper's ResNet50 and mean values (labelled as the paper's)."""
     out = table[["method", column]].copy()

@@ -30,6 +30,8 @@ def check_results(results: dict) -> None:
     verdict = records["verdict"]
     assert verdict["best_mf_method"] in TABLE_METHODS and verdict["best_me_method"] in TABLE_METHODS
     assert isinstance(verdict["dre_beats_mgnet_mf_normalised"], bool)
+    paired = verdict["dre_minus_mgnet_mf_raw"]
+    assert _finite(paired["mean"]) and _finite(paired["sem"]) and 0 <= paired["share_a_better"] <= 1
     assert {row["method"] for row in records["fig10a_dre_plus"]} == {"DRE+", "DRE", "MGnet"}
     assert records["fig10b_distributions"] and records["fig10c_constraints"]
     for row in records["fig10b_distributions"] + records["fig10c_constraints"]:
