@@ -119,7 +119,7 @@ def run_notebook(path, profile: str, output_dir, parameters: dict | None = None,
 
     started = time.perf_counter()
     try:
-        with _environment(XAI_HEADLESS="1", MPLBACKEND="Agg", XAI_REPORTS_DIR=str(output_dir)):
+        with _environment(XAI_HEADLESS="1", MPLBACKEND="module://matplotlib_inline.backend_inline", XAI_REPORTS_DIR=str(output_dir)):
             papermill.execute_notebook(
                 str(path), str(executed),
                 parameters={"profile": profile, **(parameters or {})},
