@@ -172,12 +172,11 @@ def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, m
     for first in range(0, len(pairs), batch_size):
         chunk = pairs[first:first + batch_size]
         rows = torch.tensor([i for i, _ in chunk], device=x.device)
-        changed = torch.tensor([counts[k] for _, k in chunk], device=x.device).view(-1, 1, 1, 1)
+        steps = torch.tensor([k for _, k in chunk])
+        changed = torch.tensor(counts, device=x.device)[steps.to(x.device)].view(-1, 1, 1, 1)
         blend = (rank[rows] < changed).float()  # 1 where a pixel has been changed to `end`
         inputs = start[rows] * (1 - blend) + end[rows] * blend
-        values = class_scores(model, inputs, target[rows], score, mask_space).cpu()
-        for (i, k), value in zip(chunk, values):
-            scores[i, k] = value
+        scores[rows.cpu(), steps] = class_scores(model, inputs, target[rows], score, mask_space).cpu()
     fractions = np.array(counts, dtype=np.float64) / total
     scores = scores.numpy()
     return PerturbationCurves(mode, fractions, scores, area_under_curve(fractions, scores, auc))

@@ -16,8 +16,9 @@ from .paths import reports_dir
 
 def to_jsonable(value: Any) -> Any:
     """Convert numbers, arrays, tensors and DataFrames into plain JSON values (NaN -> None)."""
-    if hasattr(value, "to_dict") and hasattr(value, "columns"):
-        return to_jsonable(value.reset_index().to_dict(orient="records") if value.index.name else value.to_dict(orient="records"))
+    if hasattr(value, "to_dict") and hasattr(value, "columns"):  # a DataFrame: one dict per row
+        frame = value.reset_index() if value.index.name else value  # a named index becomes a column
+        return to_jsonable(frame.to_dict(orient="records"))
     if hasattr(value, "detach"):
         value = value.detach().cpu().numpy()
     if isinstance(value, np.ndarray):
