@@ -8,8 +8,9 @@ import torch
 from scipy import stats
 from torch import nn
 
-from xai_nb_utils import dre, explain
-from xai_nb_utils.models import SceneCNN
+from xai_nb_utils import explain
+from xai_nb_utils.methods import dre
+from xai_nb_utils.models.networks import SceneCNN
 
 N_MONTE_CARLO = 200_000
 CASES = [

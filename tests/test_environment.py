@@ -5,7 +5,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from xai_nb_utils.paths import repo_root
+from xai_nb_utils.core.paths import repo_root
 
 
 def _normalised(requirements) -> dict[str, str]:

@@ -5,9 +5,10 @@ import torch
 import torchvision
 from PIL import Image
 
-from xai_nb_utils import external
-from xai_nb_utils.models import get_layer
-from xai_nb_utils.paths import MissingDataError
+from xai_nb_utils.data import external
+from xai_nb_utils.models import pretrained
+from xai_nb_utils.models.networks import get_layer
+from xai_nb_utils.core.paths import MissingDataError
 
 WNIDS = ["n00000002", "n00000001", "n00000003"]  # deliberately not sorted: indices follow the synset file
 
@@ -159,7 +160,7 @@ def resnet34_state(tmp_path_factory):
 
 def test_pretrained_model_loads_local_weights_and_normalises_inside(resnet34_state):
     path, reference = resnet34_state
-    model = external.pretrained_model("resnet34", weights_path=path)
+    model = pretrained.pretrained_model("resnet34", weights_path=path)
     assert not model.training
     assert torch.equal(model.net.fc.weight, reference.fc.weight)
     x = torch.rand(2, 3, 64, 64)
@@ -176,25 +177,25 @@ def test_pretrained_model_searches_data_external_then_torch_hub(resnet34_state, 
     monkeypatch.setenv("XAI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(MissingDataError, match=r"resnet34-b627a593\.pth.*external/weights"):
-        external.pretrained_model("resnet34")
+        pretrained.pretrained_model("resnet34")
     hub_file = tmp_path / "torch" / "hub" / "checkpoints" / "resnet34-b627a593.pth"
     hub_file.parent.mkdir(parents=True)
     hub_file.symlink_to(path)
-    assert isinstance(external.pretrained_model("resnet34"), external.PretrainedClassifier)
+    assert isinstance(pretrained.pretrained_model("resnet34"), pretrained.PretrainedClassifier)
 
 
 def test_pretrained_model_rejects_wrong_weights_and_unknown_architectures(resnet34_state):
     path, _ = resnet34_state
     with pytest.raises(ValueError, match="does not hold resnet50 weights"):
-        external.pretrained_model("resnet50", weights_path=path)
+        pretrained.pretrained_model("resnet50", weights_path=path)
     with pytest.raises(ValueError, match="arch"):
-        external.pretrained_model("resnet18", weights_path=path)
+        pretrained.pretrained_model("resnet18", weights_path=path)
 
 
 @pytest.mark.parametrize("arch", ["alexnet", "vgg16", "vgg19", "resnet50"])
 def test_every_architecture_names_an_existing_cam_layer(arch):
-    spec = external.ARCHITECTURES[arch]
+    spec = pretrained.ARCHITECTURES[arch]
     with torch.device("meta"):  # structure only, no parameter initialisation
-        model = external.PretrainedClassifier(spec.build(weights=None), spec.cam_layer_name, arch)
+        model = pretrained.PretrainedClassifier(spec.build(weights=None), spec.cam_layer_name, arch)
     assert get_layer(model) is not None
-    assert external.weights_filename(arch).endswith(".pth")
+    assert pretrained.weights_filename(arch).endswith(".pth")

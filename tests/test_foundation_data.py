@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from xai_nb_utils import cache, data
-from xai_nb_utils.paths import MissingDataError
+from xai_nb_utils.core import cache
+from xai_nb_utils.data import embedded as data
+from xai_nb_utils.core.paths import MissingDataError
 
 
 def test_mnist_split_is_stratified_disjoint_and_seeded():

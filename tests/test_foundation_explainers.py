@@ -2,9 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from xai_nb_utils import explainers
-from xai_nb_utils.explainers import explain, register_method
-from xai_nb_utils.models import MnistCNN, NormalizedClassifier, SceneCNN
+from xai_nb_utils.methods import registry as explainers
+from xai_nb_utils.methods.registry import explain, register_method
+from xai_nb_utils.models.networks import MnistCNN, NormalizedClassifier, SceneCNN
 
 BASELINES = ["saliency", "input_x_gradient", "integrated_gradients", "guided_backprop", "deconvolution",
              "deeplift", "layer_gradcam", "gradient_shap", "smoothgrad", "lime", "gradcam", "gradcam_pp",

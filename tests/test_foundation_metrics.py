@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from xai_nb_utils import metrics
-from xai_nb_utils.models import Normalizer
+from xai_nb_utils.metrics import perturbation as metrics
+from xai_nb_utils.models.networks import Normalizer
 
 
 class MeanPixelModel(nn.Module):

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from xai_nb_utils import training
-from xai_nb_utils.params import check_choice, check_float, check_int, setup
+from xai_nb_utils.models import training
+from xai_nb_utils.core.params import check_choice, check_float, check_int, setup
 
 
 def test_training_is_cached_by_config_and_reused(tmp_path, monkeypatch):
@@ -65,7 +65,7 @@ def test_setup_records_results_atomically(tmp_path, monkeypatch):
     assert run.pick(smoke=1, default=2) == 1
     run.record("table", [{"a": float("nan"), "b": 1}])
     run.claim("it works", True, "detail")
-    from xai_nb_utils.results import load_results
+    from xai_nb_utils.core.results import load_results
 
     saved = load_results("nb_test", tmp_path)
     assert saved["records"]["table"] == [{"a": None, "b": 1}]

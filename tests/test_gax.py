@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from xai_nb_utils import gax as G
-from xai_nb_utils.explainers import explain
+from xai_nb_utils.methods import gax as G
+from xai_nb_utils.methods.registry import explain
 
 
 def linear_model(weight: torch.Tensor) -> nn.Module:
@@ -56,7 +56,7 @@ def test_ax_input_x_gradient_co_matches_hand_computation(setup):
 
 
 def test_ax_scores_agree_with_the_metrics_co_score_for_every_variant():
-    from xai_nb_utils.metrics import co_score
+    from xai_nb_utils.metrics.perturbation import co_score
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 2 * 2, 3)).eval()

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from xai_nb_utils import ggig
+from xai_nb_utils.methods import ggig
 
 
 class Linear(nn.Module):

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from xai_nb_utils import igos
-from xai_nb_utils.explainers import explain
+from xai_nb_utils.methods import igos
+from xai_nb_utils.methods.registry import explain
 
 SIDE = 32
 REGION = (slice(6, 14), slice(18, 26))  # rows, cols of the only pixels the model reads

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from xai_nb_utils.localization import box_iou, largest_component_box, localization_metrics
+from xai_nb_utils.metrics.localization import box_iou, largest_component_box, localization_metrics
 
 H = W = 10
 

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from xai_nb_utils import report
-from xai_nb_utils.paths import notebooks_dir, repo_root
+from xai_nb_utils.core.paths import notebooks_dir, repo_root
 
 NOTEBOOKS = report.find_notebooks(notebooks_dir())
 COMMON_PARAMETERS = {"profile": "default", "device": "auto", "seed": 0}
@@ -92,7 +92,7 @@ def _write_notebook(path, *cell_sources):
 
 
 RECORDING_CELL = """
-from xai_nb_utils.results import Recorder
+from xai_nb_utils.core.results import Recorder
 recorder = Recorder("{stem}", profile=profile)
 recorder.record("answer", 42)
 recorder.claim("the answer is even", True, "42 % 2 == 0")

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from xai_nb_utils.models import NormalizedClassifier
-from xai_nb_utils.opticam import optimize_opticam, opticam, saliency_mask
+from xai_nb_utils.models.networks import NormalizedClassifier
+from xai_nb_utils.methods.opticam import optimize_opticam, opticam, saliency_mask
 
 SIZE = 8
 
@@ -164,14 +164,14 @@ def test_diff_objective_preserves_the_clean_score():
 
 
 def test_normalize_maps_none_keeps_maps():
-    from xai_nb_utils.metrics import normalize_maps
+    from xai_nb_utils.core.tensors import normalize_maps
 
     maps = torch.rand(2, 1, 3, 3)
     assert torch.equal(normalize_maps(maps, "none"), maps)
 
 
 def test_randomized_copy_resets_only_the_named_layers():
-    from xai_nb_utils.models import MnistCNN, randomized_copy
+    from xai_nb_utils.models.networks import MnistCNN, randomized_copy
 
     model = MnistCNN()
     copy = randomized_copy(model, ["classifier"], seed=1)
@@ -192,7 +192,7 @@ def test_works_inside_no_grad():
 def test_reproduction_verdict_on_a_hand_made_table():
     import pandas as pd
 
-    from xai_nb_utils.opticam import reproduction_verdict
+    from xai_nb_utils.methods.opticam import reproduction_verdict
 
     table = pd.DataFrame([
         {"method": "Fake-CAM", "AD": 0.5, "AG": 0.5, "AI": 50.0},  # baselines: median AI 47.5
@@ -206,8 +206,8 @@ def test_reproduction_verdict_on_a_hand_made_table():
 
 
 def test_without_input_normalization_skips_the_normalizer():
-    from xai_nb_utils.models import MnistCNN
-    from xai_nb_utils.opticam import without_input_normalization
+    from xai_nb_utils.models.networks import MnistCNN
+    from xai_nb_utils.methods.opticam import without_input_normalization
 
     model = MnistCNN().eval()
     x = torch.rand(2, 1, 28, 28)

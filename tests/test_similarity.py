@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from xai_nb_utils import similarity as sim
+from xai_nb_utils.metrics import similarity as sim
 
 
 def test_pearson_is_plus_and_minus_one_for_affine_maps_and_zero_for_constant():

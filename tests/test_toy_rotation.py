@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from xai_nb_utils import toy_rotation as tr
+from xai_nb_utils.methods import toy_rotation as tr
 
 K_ETA = 1.2
 

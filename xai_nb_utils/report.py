@@ -25,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from xai_nb_utils import paths
+from xai_nb_utils.core import paths
 
 PROFILES = ("smoke", "default", "paper")
 KERNEL_NAME = "xai-workbook"  # installed into the venv by `make setup`

@@ -10,11 +10,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .cache import cached_torch, config_key
-from .data import load_digit_scenes, load_mnist, load_tabular
-from .models import MnistCNN, SceneCNN, TabularMLP
-from .params import check_choice, resolve_device, seed_everything
-from .paths import cache_dir
+from xai_nb_utils.core.cache import cached_torch, config_key
+from xai_nb_utils.data.embedded import load_digit_scenes, load_mnist, load_tabular
+from xai_nb_utils.models.networks import MnistCNN, SceneCNN, TabularMLP
+from xai_nb_utils.core.params import check_choice, resolve_device, seed_everything
+from xai_nb_utils.core.paths import cache_dir
 
 
 @dataclass(frozen=True)

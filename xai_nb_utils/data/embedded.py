@@ -9,8 +9,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .cache import cached_torch, config_key
-from .paths import cache_dir
+from xai_nb_utils.core.cache import cached_torch, config_key
+from xai_nb_utils.core.paths import cache_dir
 
 MNIST_CLASSES = [str(d) for d in range(10)]
 TABULAR_SETS = ("wine", "breast_cancer", "digits")
@@ -126,7 +126,7 @@ def load_tabular(name: str) -> TabularDataset:
     """A scikit-learn tabular set, split by :func:`mod3_split`, standardised with the training statistics."""
     from sklearn import datasets
 
-    from .params import check_choice
+    from xai_nb_utils.core.params import check_choice
 
     check_choice("name", name, TABULAR_SETS)
     bunch = getattr(datasets, f"load_{name}")()

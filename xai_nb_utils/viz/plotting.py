@@ -3,7 +3,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .paths import figures_dir
+from xai_nb_utils.core.paths import figures_dir
 
 
 def to_image(x: torch.Tensor) -> np.ndarray:
@@ -81,7 +81,8 @@ def show_samples(images: torch.Tensor, titles=None, boxes=None, ncols: int = 8, 
 
 def maps_for_display(method: str, model, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
     """``explain(method, ...)`` as (N,1,H,W) for overlays: gradient methods' channels reduced by abs-sum."""
-    from .explainers import explain, method_spec, reduce_channels
+    from xai_nb_utils.methods.registry import explain, method_spec
+    from xai_nb_utils.core.tensors import reduce_channels
 
     maps = explain(method, model, x, target, **kwargs)
     return reduce_channels(maps) if method_spec(method).channels == "input" else maps

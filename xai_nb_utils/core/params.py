@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .results import Recorder
+from xai_nb_utils.core.results import Recorder
 
 PROFILES = ("smoke", "default", "paper")
 DEVICES = ("auto", "cpu", "cuda")

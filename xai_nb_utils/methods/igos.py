@@ -44,9 +44,9 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .explainers import register_method
-from .metrics import baseline_image, blur_kernel_for
-from .params import check_choice, check_float, check_int
+from xai_nb_utils.methods.registry import register_method
+from xai_nb_utils.metrics.perturbation import baseline_image, blur_kernel_for
+from xai_nb_utils.core.params import check_choice, check_float, check_int
 
 OBJECTIVES = ("deletion", "insertion", "naive", "bilateral")
 SMOOTHNESS = ("btv", "tv")
@@ -389,7 +389,7 @@ TABLE7_LAMBDAS = ((1.0, 2.0), (1.0, 20.0), (10.0, 20.0), (10.0, 200.0))
 
 def perturbation_curves(model, x: torch.Tensor, maps: torch.Tensor, target: torch.Tensor) -> dict:
     """{"deletion": PerturbationCurves, "insertion": PerturbationCurves} under :data:`PROTOCOL`."""
-    from .metrics import insertion_deletion
+    from xai_nb_utils.metrics.perturbation import insertion_deletion
 
     kernel, sigma = blur_for(max(x.shape[-2:]))
     pixels_per_step = -(-x.shape[-2] * x.shape[-1] // CURVE_STEPS)
@@ -417,7 +417,7 @@ def evaluate_method(model, x, target, method: str, resolution: int | None = None
                     seed: int = 0, batch_size: int = 16) -> Evaluated:
     """Maps of a registry ``method`` (``settings`` = an I-GOS settings dict for "igos"/"igos_pp" rows), timed and
     scored. Gradient maps are summed over channels (signed) by the metric."""
-    from .explainers import explain
+    from xai_nb_utils.methods.registry import explain
 
     started = time.perf_counter()
     result = None
@@ -477,7 +477,7 @@ def cascading_layers(model) -> list:
 
 def map_similarity(reference: torch.Tensor, other: torch.Tensor) -> dict:
     """Mean Spearman rank correlation and SSIM (maps min-max rescaled to [0,1]) between two stacks of maps."""
-    from .similarity import rescale_01, spearman, ssim
+    from xai_nb_utils.metrics.similarity import rescale_01, spearman, ssim
 
     reference, other = reference.sum(1).cpu(), other.sum(1).cpu()
     return {"spearman": float(spearman(reference, other).mean()),
@@ -511,7 +511,7 @@ def plot_maps_and_curves(x, evaluated: dict, index: int = 0, cell: float = 2.0):
     insertion curve). ``x`` is the image batch, or a dict with one batch per entry."""
     import matplotlib.pyplot as plt
 
-    from .plotting import overlay
+    from xai_nb_utils.viz.plotting import overlay
 
     names = list(evaluated)
     fig, axes = plt.subplots(3, len(names), figsize=(cell * len(names), cell * 2.6), squeeze=False,
@@ -549,14 +549,15 @@ def study_system(profile: str, n_images: int, seed: int, device) -> StudySystem:
     full resolution (64), 28 and 1/8 = the CAM resolution (8). ``paper``: ResNet50 on ImageNet validation images
     (user-supplied, see :mod:`xai_nb_utils.external`) at 224, 28 and 7, as the paper's Table 1."""
     if profile == "paper":
-        from .external import load_imagenet_val, pretrained_model
+        from xai_nb_utils.data.external import load_imagenet_val
+        from xai_nb_utils.models.pretrained import pretrained_model
 
         model = pretrained_model("resnet50", device=device)
         split = load_imagenet_val(n=n_images, seed=seed).head(n_images)
         x, y = split.x.to(device), split.y.to(device)
         return StudySystem("ResNet50 on ImageNet val (224x224)", model, x, y,
                            {"224x224 (full)": 224, "28x28": 28, "7x7 (CAM)": 7})
-    from .training import trained_model
+    from xai_nb_utils.models.training import trained_model
 
     trained = trained_model("scene_cnn", profile, seed=seed, device=device)
     model, test = trained.model, trained.dataset.test

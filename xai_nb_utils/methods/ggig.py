@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call, vmap
 
-from .explainers import as_targets, register_method
-from .params import check_choice, check_float, check_int
+from xai_nb_utils.core.tensors import as_targets
+from xai_nb_utils.methods.registry import register_method
+from xai_nb_utils.core.params import check_choice, check_float, check_int
 
 # The paper's MNIST settings (Section 4 and the authors' code); ours are chosen per profile in notebook 07.
 PAPER_SETTINGS = {
@@ -248,7 +249,7 @@ def run_method(model, x, target, method: str, kwargs: dict) -> tuple[torch.Tenso
     """``explain(method, ...)`` timed; for ``geg`` also the mean acceptance rate and accepted models per image."""
     import time
 
-    from .explainers import explain
+    from xai_nb_utils.methods.registry import explain
 
     started = time.perf_counter()
     if method == "geg":
@@ -277,7 +278,7 @@ def similarity_summary(maps: dict, images: torch.Tensor, confidence: float = 0.9
     """Mean and t-interval half-width of the five map-vs-input metrics: one row per (method, metric)."""
     import pandas as pd
 
-    from .similarity import mean_with_ci, similarity_to_input
+    from xai_nb_utils.metrics.similarity import mean_with_ci, similarity_to_input
 
     rows = []
     for name, method_maps in maps.items():
@@ -311,7 +312,7 @@ def map_agreement(maps_a: dict, maps_b: dict):
     """Per method: mean Spearman correlation and SSIM between two sets of |maps| rescaled to [0, 1]."""
     import pandas as pd
 
-    from .similarity import rescale_01, spearman, ssim
+    from xai_nb_utils.metrics.similarity import rescale_01, spearman, ssim
 
     rows = []
     for name in maps_a:
@@ -330,7 +331,7 @@ def background_study(model, x, labels, methods: dict, square: int = 4, high: flo
     """
     import pandas as pd
 
-    from .similarity import pearson, rescale_01
+    from xai_nb_utils.metrics.similarity import pearson, rescale_01
 
     boarded = checkerboard_background(x, square=square, high=high)
     background = x < stroke_threshold
@@ -358,7 +359,7 @@ def sensitivity_sweep(model, x, target, method: str, base_kwargs: dict, paramete
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from .similarity import similarity_to_input
+    from xai_nb_utils.metrics.similarity import similarity_to_input
 
     rows = []
     for value in tqdm(values, desc=f"{method}: {parameter}"):
@@ -372,7 +373,7 @@ def plot_map_grid(images: torch.Tensor, maps: dict, row_titles=None, cell: float
     """The paper's Figure 2 layout: the input, then |map| rescaled to [0, 1] per method (white = 0)."""
     import matplotlib.pyplot as plt
 
-    from .similarity import rescale_01
+    from xai_nb_utils.metrics.similarity import rescale_01
 
     names = list(maps)
     fig, axes = plt.subplots(len(images), len(names) + 1, figsize=(cell * (len(names) + 1), cell * len(images)),

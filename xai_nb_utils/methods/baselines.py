@@ -1,118 +1,13 @@
-"""One interface for every saliency method: ``explain(method, model, x, target, **kwargs)``.
+"""Baseline saliency methods: thin wrappers of captum and pytorch-grad-cam, and two reference maps.
 
-``x`` is a batch (N,C,H,W) in [0,1] pixel space (or (N,D) for tabular models), ``target`` the class of each
-sample (an int is broadcast). The result is on ``x``'s device with shape
-
-* (N, C, H, W) for gradient methods (``channels="input"``): signed, one value per input element;
-* (N, 1, H, W) for CAM and mask methods (``channels="single"``): upsampled to the input size.
-
-Baselines wrap captum and pytorch-grad-cam; the papers' own methods register themselves from their modules.
-Hooks a method leaves behind are removed, also when it raises.
+Every function here has the registry signature ``fn(model, x, target, **kwargs)`` and is registered under its name.
 """
-import contextlib
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from .models import get_layer
-
-
-@dataclass(frozen=True)
-class MethodSpec:
-    name: str
-    fn: Callable
-    channels: str  # "input" -> (N,C,H,W); "single" -> (N,1,H,W)
-    family: str  # "gradient", "cam", "perturbation", "optimisation", "reference"
-    description: str
-
-
-_REGISTRY: dict[str, MethodSpec] = {}
-# the modules of the papers' methods; importing one registers its methods
-_PAPER_MODULES = ("gax", "igos", "opticam", "dre", "ggig")
-
-
-def register_method(name: str, channels: str, family: str, description: str = ""):
-    """Decorator adding ``fn(model, x, target, **kwargs) -> maps`` to the registry."""
-    if channels not in ("input", "single"):
-        raise ValueError("channels must be 'input' or 'single'")
-
-    def decorator(fn):
-        _REGISTRY[name] = MethodSpec(name, fn, channels, family, description or (fn.__doc__ or "").strip())
-        return fn
-
-    return decorator
-
-
-def _load_paper_modules() -> None:
-    import importlib
-
-    for module in _PAPER_MODULES:
-        with contextlib.suppress(ModuleNotFoundError):
-            importlib.import_module(f"{__package__}.{module}")
-
-
-def available_methods(family: str | None = None) -> list[str]:
-    _load_paper_modules()
-    return sorted(n for n, s in _REGISTRY.items() if family is None or s.family == family)
-
-
-def method_spec(name: str) -> MethodSpec:
-    _load_paper_modules()
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown saliency method {name!r}; choose one of {sorted(_REGISTRY)}")
-    return _REGISTRY[name]
-
-
-_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks")
-
-
-@contextlib.contextmanager
-def hooks_removed_afterwards(model: nn.Module):
-    """Remove every hook added to ``model``'s modules inside the block, also on an exception."""
-    before = {(id(m), d): set(getattr(m, d).keys()) for m in model.modules() for d in _HOOK_DICTS}
-    try:
-        yield
-    finally:
-        for module in model.modules():
-            for d in _HOOK_DICTS:
-                hooks = getattr(module, d)
-                for key in set(hooks.keys()) - before.get((id(module), d), set()):
-                    del hooks[key]
-
-
-def as_targets(target, n: int, device) -> torch.Tensor:
-    target = torch.as_tensor(target, dtype=torch.long, device=device)
-    return target.expand(n).clone() if target.dim() == 0 else target.to(device)
-
-
-def explain(method: str, model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
-    """Saliency maps of ``method`` for ``model`` on ``x`` w.r.t. ``target``; see the module docstring."""
-    spec = method_spec(method)
-    model.eval()
-    target = as_targets(target, len(x), x.device)
-    with hooks_removed_afterwards(model):
-        maps = spec.fn(model, x.detach(), target, **kwargs)
-    return maps.detach().to(x.device)
-
-
-def reduce_channels(maps: torch.Tensor, how: str = "abs_sum") -> torch.Tensor:
-    """(N,C,H,W) -> (N,1,H,W) by ``abs_sum`` (default), ``sum`` or ``max_abs``."""
-    if how == "abs_sum":
-        return maps.abs().sum(1, keepdim=True)
-    if how == "sum":
-        return maps.sum(1, keepdim=True)
-    if how == "max_abs":
-        return maps.abs().amax(1, keepdim=True)
-    raise ValueError(f"how = {how!r}; choose one of ['abs_sum', 'sum', 'max_abs']")
-
-
-def upsample_to(maps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(maps, size=x.shape[-2:], mode="bilinear", align_corners=False)
-
+from xai_nb_utils.core.tensors import upsample_to
+from xai_nb_utils.methods.registry import register_method
+from xai_nb_utils.models.networks import get_layer
 
 # ------------------------------------------------------------------------------------------------ captum
 

@@ -32,11 +32,12 @@ from scipy import integrate, stats
 from torch import nn
 from tqdm.auto import tqdm
 
-from .cache import cached_torch, config_key, load_torch
-from .explainers import register_method
-from .metrics import baseline_image, insertion_deletion, normalize_maps
-from .params import resolve_device, seed_everything
-from .paths import cache_dir
+from xai_nb_utils.core.cache import cached_torch, config_key, load_torch
+from xai_nb_utils.methods.registry import register_method
+from xai_nb_utils.metrics.perturbation import baseline_image, insertion_deletion
+from xai_nb_utils.core.tensors import normalize_maps
+from xai_nb_utils.core.params import resolve_device, seed_everything
+from xai_nb_utils.core.paths import cache_dir
 
 # ---------------------------------------------------------------------------------------------------------------
 # The distribution controller (eqs. 6-7)
@@ -895,7 +896,7 @@ def plot_controller_on_mask(raw: torch.Tensor, image: torch.Tensor, eta: float, 
     through C(eta, h), the image, and the controlled map."""
     import matplotlib.pyplot as plt
 
-    from .plotting import overlay
+    from xai_nb_utils.viz.plotting import overlay
 
     mask = controller(raw[None].double(), eta, h)[0].float()
     fig, axes = plt.subplots(1, 3, figsize=(10, 3))
@@ -916,7 +917,7 @@ def method_maps(model, x: torch.Tensor, target: torch.Tensor, generators: dict, 
                 method_kwargs: dict | None = None) -> tuple[dict, dict]:
     """Maps (N, 1, H, W) of each table method (gradient maps abs-summed over channels) and seconds per image;
     ``generators``: {"dre": ..., "mgnet": ...} trained generators."""
-    from .explainers import explain, method_spec
+    from xai_nb_utils.methods.registry import explain, method_spec
 
     method_kwargs = method_kwargs or {}
     maps, seconds = {}, {}

@@ -27,9 +27,8 @@ import torchvision
 from torch import nn
 from torchvision.transforms import functional as TF
 
-from .data import ImageDataset, ImageSplit, boxes_to_masks
-from .models import NormalizedClassifier, make_relus_not_inplace
-from .paths import MissingDataError, data_dir
+from xai_nb_utils.core.paths import MissingDataError, data_dir
+from xai_nb_utils.data.embedded import ImageDataset, ImageSplit, boxes_to_masks
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -304,71 +303,3 @@ def load_chest_xray(root: str | Path | None = None, size: int = 256, seed: int =
               for name, split in splits.items()}
     return ImageDataset("chest_xray", splits["train"], splits["val"], splits["test"], CHEST_CLASSES,
                         info={"root": str(root), "size": size, "seed": seed, "counts": counts})
-
-
-# --------------------------------------------------------------------------------------------- pretrained models
-
-
-@dataclass(frozen=True)
-class Architecture:
-    build: Callable[..., nn.Module]  # torchvision constructor
-    weights: object  # torchvision Weights enum member (gives the standard file name; never downloaded)
-    cam_layer_name: str  # inside the wrapper: the last convolutional block / ReLU
-
-
-ARCHITECTURES = {
-    "resnet34": Architecture(torchvision.models.resnet34, torchvision.models.ResNet34_Weights.IMAGENET1K_V1, "net.layer4"),
-    "resnet50": Architecture(torchvision.models.resnet50, torchvision.models.ResNet50_Weights.IMAGENET1K_V1, "net.layer4"),
-    "alexnet": Architecture(torchvision.models.alexnet, torchvision.models.AlexNet_Weights.IMAGENET1K_V1, "net.features.11"),
-    "vgg16": Architecture(torchvision.models.vgg16, torchvision.models.VGG16_Weights.IMAGENET1K_V1, "net.features.29"),
-    "vgg19": Architecture(torchvision.models.vgg19, torchvision.models.VGG19_Weights.IMAGENET1K_V1, "net.features.35"),
-}
-
-
-class PretrainedClassifier(NormalizedClassifier):
-    """A torchvision ImageNet model (``self.net``) behind ImageNet normalisation: [0,1] pixels in, logits out."""
-
-    def __init__(self, net: nn.Module, cam_layer_name: str, arch: str):
-        super().__init__(IMAGENET_MEAN, IMAGENET_STD)
-        self.net = make_relus_not_inplace(net)
-        self.cam_layer_name = cam_layer_name
-        self.arch = arch
-
-    def forward_normalized(self, z):
-        return self.net(z)
-
-
-def weights_filename(arch: str) -> str:
-    """The standard torchvision file name of ``arch``'s ImageNet weights, e.g. ``resnet34-b627a593.pth``."""
-    return ARCHITECTURES[arch].weights.url.rsplit("/", 1)[-1]
-
-
-def weights_locations(arch: str) -> list[Path]:
-    """Where :func:`pretrained_model` looks, in order: data/external/weights/, then the torch hub cache."""
-    name = weights_filename(arch)
-    return [external_dir() / "weights" / name, Path(torch.hub.get_dir()) / "checkpoints" / name]
-
-
-def pretrained_model(arch: str, weights_path: str | Path | None = None, device="cpu") -> PretrainedClassifier:
-    """A torchvision ImageNet classifier (resnet34, resnet50, alexnet, vgg16, vgg19) in eval mode, with weights
-    from ``weights_path`` or the standard file name in :func:`weights_locations`; never downloads."""
-    from .params import check_choice
-
-    check_choice("arch", arch, list(ARCHITECTURES))
-    spec = ARCHITECTURES[arch]
-    candidates = [Path(weights_path)] if weights_path is not None else weights_locations(arch)
-    path = next((p for p in candidates if p.is_file()), None)
-    if path is None:
-        raise MissingDataError(
-            f"pretrained {arch} weights not found at {' or '.join(map(str, candidates))}. Put the torchvision file "
-            f"{weights_filename(arch)} (published at {spec.weights.url}) into {candidates[0].parent}/ "
-            f"or pass weights_path=...; nothing is downloaded.")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    net = spec.build(weights=None)
-    try:
-        net.load_state_dict(state)
-    except RuntimeError as error:
-        raise ValueError(f"{path} does not hold {arch} weights: {str(error).splitlines()[0]}") from None
-    return PretrainedClassifier(net, spec.cam_layer_name, arch).to(device).eval()

@@ -23,8 +23,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from . import metrics
-from .params import check_choice
+from xai_nb_utils.metrics import perturbation as metrics
+from xai_nb_utils.core.params import check_choice
 
 ACTIVATIONS = ("leaky_relu", "sigmoid")
 OBJECTIVES = ("delta", "co")

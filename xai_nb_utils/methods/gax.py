@@ -22,10 +22,10 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from .explainers import explain, register_method
-from .metrics import ax_combine, co_score_from_outputs
-from .params import check_choice, check_float, check_int
-from .training import trained_model
+from xai_nb_utils.methods.registry import explain, register_method
+from xai_nb_utils.metrics.perturbation import ax_combine, co_score_from_outputs
+from xai_nb_utils.core.params import check_choice, check_float, check_int
+from xai_nb_utils.models.training import trained_model
 
 # Registry names of the six captum methods of the paper, keyed by the paper's names (its Table 2 columns).
 AX_METHODS = {
@@ -389,7 +389,8 @@ def imagenet_cases(n: int, seed: int, device, size: int = 256) -> list:
     """The paper profile: pretrained ResNet34 and AlexNet on ``n`` random ImageNet validation images (user-supplied
     folder and weights, see :mod:`xai_nb_utils.external`; a clear MissingDataError names what to put where).
     Images are resized and centre-cropped to ``size`` (the paper: 256 x 256) in [0, 1] pixel space."""
-    from .external import load_imagenet_val, pretrained_model
+    from xai_nb_utils.data.external import load_imagenet_val
+    from xai_nb_utils.models.pretrained import pretrained_model
 
     split = load_imagenet_val(n=n, seed=seed, size=size, resize=size).head(n)
     return [Case(f"IMN, {label}", "ImageNet", separate_block_relus(pretrained_model(arch, device=device)),
@@ -539,7 +540,7 @@ def plot_co_by_layer(table: pd.DataFrame, title: str = ""):
 def marker_region(x: torch.Tensor) -> torch.Tensor:
     """Boolean (N,1,H,W) mask of the pixels :func:`xai_nb_utils.data.with_marker` stamps on images shaped like ``x``
     (found by stamping an all-zero and an all-one image, so the glyph's size and place are not repeated here)."""
-    from .data import ImageSplit, with_marker
+    from xai_nb_utils.data.embedded import ImageSplit, with_marker
 
     blank = lambda value: ImageSplit(torch.full_like(x[:1].cpu(), value), torch.zeros(1, dtype=torch.long))
     changed = (with_marker(blank(0.0)).x != 0.0) | (with_marker(blank(1.0)).x != 1.0)

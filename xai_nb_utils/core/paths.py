@@ -5,7 +5,7 @@ Each can be overridden by an environment variable so that tests and reports can 
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class MissingDataError(FileNotFoundError):

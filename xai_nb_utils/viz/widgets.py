@@ -8,7 +8,7 @@ import ipywidgets
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from .params import is_headless
+from xai_nb_utils.core.params import is_headless
 
 
 def live(draw, **controls):

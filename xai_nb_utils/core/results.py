@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .cache import atomic_write_bytes
-from .paths import reports_dir
+from xai_nb_utils.core.cache import atomic_write_bytes
+from xai_nb_utils.core.paths import reports_dir
 
 
 def to_jsonable(value: Any) -> Any:

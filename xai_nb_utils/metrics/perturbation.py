@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
-from .explainers import as_targets
-from .params import check_choice
+from xai_nb_utils.core.tensors import as_targets
+from xai_nb_utils.core.params import check_choice
 
 # ----------------------------------------------------------------------------------------------- CO score
 

@@ -25,12 +25,14 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .explainers import as_targets, explain, reduce_channels, register_method
-from .localization import localization_metrics
-from .metrics import average_drop_increase_gain, class_scores, insertion_deletion, normalize_maps, to_mask_space
-from .models import get_layer, randomized_copy
-from .params import check_choice
-from .similarity import spearman, ssim
+from xai_nb_utils.core.tensors import as_targets, reduce_channels
+from xai_nb_utils.methods.registry import explain, register_method
+from xai_nb_utils.metrics.localization import localization_metrics
+from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, class_scores, insertion_deletion, to_mask_space
+from xai_nb_utils.core.tensors import normalize_maps
+from xai_nb_utils.models.networks import get_layer, randomized_copy
+from xai_nb_utils.core.params import check_choice
+from xai_nb_utils.metrics.similarity import spearman, ssim
 
 NORMALIZATIONS = ("range", "max", "sigmoid")
 OBJECTIVES = ("mask", "diff", "iomask", "iodiff")
@@ -279,7 +281,8 @@ def evaluation_sets(profile: str, n_images: dict, seed: int = 0, device="cpu") -
     or weights file raises an error naming what to put where.
     """
     if profile == "paper":
-        from .external import load_imagenet_val, pretrained_model
+        from xai_nb_utils.data.external import load_imagenet_val
+        from xai_nb_utils.models.pretrained import pretrained_model
 
         split = load_imagenet_val(n=max(n_images.values()), seed=seed)
         sets = {}
@@ -290,7 +293,7 @@ def evaluation_sets(profile: str, n_images: dict, seed: int = 0, device="cpu") -
                 accuracy = float((model(images.x.to(device)).argmax(1).cpu() == images.y).float().mean())
             sets[key] = EvaluationSet(f"ImageNet / {network}", model, images, split.classes, accuracy, network, images)
         return sets
-    from .training import trained_model
+    from xai_nb_utils.models.training import trained_model
 
     sets = {}
     for key, preset, label, network in (("scenes", "scene_cnn", "DigitScenes / SceneCNN", "VGG16"),
@@ -529,7 +532,7 @@ def draw_masked_images(model, x, maps: dict, index: int, target: int, classes):
     probability of ``target`` (and its top class)."""
     import matplotlib.pyplot as plt
 
-    from .plotting import overlay, to_image
+    from xai_nb_utils.viz.plotting import overlay, to_image
 
     names = [name for name in maps if index < len(maps[name])]
     fig, axes = plt.subplots(2, len(names) + 1, figsize=(1.9 * (len(names) + 1), 4.2), squeeze=False)

@@ -1,0 +1,94 @@
+"""Tensor conventions shared by methods, metrics and studies: one function per concept.
+
+Images are float tensors (N, C, H, W) in [0, 1] pixel space; maps are (N, C, H, W) or (N, 1, H, W).
+"""
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from xai_nb_utils.core.params import check_choice
+
+NORMALIZATIONS = ("range", "max", "sigmoid", "none")
+CONSTANT_MAP_VALUES = {"ones": 1.0, "zeros": 0.0}
+
+
+def as_targets(target, n: int, device) -> torch.Tensor:
+    """Targets as a LongTensor (N,) on ``device``; an int (or a 0-d tensor) is broadcast to all N samples."""
+    target = torch.as_tensor(target, dtype=torch.long, device=device)
+    return target.expand(n).clone() if target.dim() == 0 else target.to(device)
+
+
+def reduce_channels(maps: torch.Tensor, how: str = "abs_sum") -> torch.Tensor:
+    """(N,C,H,W) -> (N,1,H,W) by ``abs_sum`` (default), ``sum`` or ``max_abs``."""
+    check_choice("how", how, ("abs_sum", "sum", "max_abs"))
+    if how == "abs_sum":
+        return maps.abs().sum(1, keepdim=True)
+    if how == "sum":
+        return maps.sum(1, keepdim=True)
+    return maps.abs().amax(1, keepdim=True)
+
+
+def upsample_to(maps: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Bilinear upsampling of (N, K, h, w) maps to the spatial size of ``x``."""
+    return F.interpolate(maps, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def normalize_maps(maps, how: str = "range", constant: str = "ones", eps: float = 1e-12) -> torch.Tensor:
+    """Per-map normalisation to [0, 1]: ``range`` (min-max), ``max`` (divide by the max, negatives clipped),
+    ``sigmoid``, or ``none`` (maps used as they are).
+
+    ``constant`` is the policy for a map with no range under ``range``: ``"ones"`` (every pixel equally
+    important: masking by it keeps the image, the Opti-CAM/AD convention) or ``"zeros"`` (nothing stands out:
+    the similarity and localization convention). Accepts tensors or arrays; returns a float tensor.
+    """
+    check_choice("how", how, NORMALIZATIONS)
+    check_choice("constant", constant, tuple(CONSTANT_MAP_VALUES))
+    maps = torch.as_tensor(maps)
+    if how == "none":
+        return maps
+    if how == "sigmoid":
+        return torch.sigmoid(maps)
+    flat = maps.flatten(1)
+    if how == "max":
+        flat = flat.clamp(min=0)
+        return (flat / flat.amax(1, keepdim=True).clamp(min=eps)).view_as(maps)
+    low, high = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
+    fill = torch.full_like(flat, CONSTANT_MAP_VALUES[constant])
+    scaled = torch.where(high - low > eps, (flat - low) / (high - low).clamp(min=eps), fill)
+    return scaled.view_as(maps)
+
+
+def normalize_maps_numpy(maps, absolute: bool = False, constant: str = "zeros") -> np.ndarray:
+    """:func:`normalize_maps` (``range``) as float64 NumPy arrays, of ``|maps|`` when ``absolute``; 2-D maps
+    are treated as one image."""
+    values = maps.detach().cpu().double() if hasattr(maps, "detach") else torch.as_tensor(np.asarray(maps, np.float64))
+    values = values[None] if values.dim() == 2 else values
+    values = values.abs() if absolute else values
+    return normalize_maps(values, "range", constant).numpy()
+
+
+def perturb(image: torch.Tensor, mask: torch.Tensor, baseline: torch.Tensor) -> torch.Tensor:
+    """The masking operator ``image * mask + baseline * (1 - mask)`` (iGOS++'s Phi, DRE's eq. 1);
+    ``mask`` in [0, 1] broadcasts over channels."""
+    return image * mask + baseline * (1 - mask)
+
+
+def neighbour_differences(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Vertical and horizontal differences of neighbouring values of (..., H, W)."""
+    return t[..., 1:, :] - t[..., :-1, :], t[..., :, 1:] - t[..., :, :-1]
+
+
+def total_variation(mask: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
+    """Per-image TV: mean |vertical difference|^beta + mean |horizontal difference|^beta, shape (N,)."""
+    return sum(d.abs().pow(beta).flatten(1).mean(1) for d in neighbour_differences(mask))
+
+
+@torch.no_grad()
+def predict_logits(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """The model's logits on ``x``, evaluated in chunks of ``batch_size`` rows without gradients."""
+    return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+
+def predicted_classes(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """The model's predicted class per sample, (N,)."""
+    return predict_logits(model, x, batch_size).argmax(1)

@@ -1,0 +1,1 @@
+"""Datasets: the embedded ones (``embedded``) and user-supplied paper-scale ones (``external``)."""

@@ -1,0 +1,1 @@
+"""Metrics of saliency maps; each convention is an explicit argument. Metrics never import ``methods``."""

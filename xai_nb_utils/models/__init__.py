@@ -1,0 +1,1 @@
+"""Networks, their cached training, pretrained torchvision classifiers from local files."""

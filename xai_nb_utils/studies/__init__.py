@@ -1,0 +1,1 @@
+"""Study code of the notebooks: one module per notebook (its paper tables, table builders, figures) and ``common``."""
