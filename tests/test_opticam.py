@@ -171,7 +171,8 @@ def test_normalize_maps_none_keeps_maps():
 
 
 def test_randomized_copy_resets_only_the_named_layers():
-    from xai_nb_utils.models.networks import MnistCNN, randomized_copy
+    from xai_nb_utils.models.networks import MnistCNN
+    from xai_nb_utils.models.randomize import randomized_copy
 
     model = MnistCNN()
     copy = randomized_copy(model, ["classifier"], seed=1)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import torch
 
+from xai_nb_utils.core.tensors import normalize_maps_numpy
 from xai_nb_utils.metrics import similarity as sim
 
 
@@ -40,8 +41,8 @@ def test_ssim_of_constant_images_follows_the_luminance_term():
 
 def test_rescale_and_similarity_to_input():
     maps = torch.tensor([[[[-2.0, 0.0], [1.0, 0.0]]]])
-    np.testing.assert_allclose(sim.rescale_01(maps, absolute=True)[0, 0], [[1.0, 0.0], [0.5, 0.0]])
-    np.testing.assert_allclose(sim.rescale_01(np.ones((1, 2, 2))), np.zeros((1, 2, 2)))
+    np.testing.assert_allclose(normalize_maps_numpy(maps, absolute=True)[0, 0], [[1.0, 0.0], [0.5, 0.0]])
+    np.testing.assert_allclose(normalize_maps_numpy(np.ones((1, 2, 2))), np.zeros((1, 2, 2)))
     image = torch.rand(2, 1, 8, 8)
     image[:, :, 0, 0], image[:, :, 0, 1] = 0.0, 1.0
     table = sim.similarity_to_input(-3 * image, image)  # |map| rescaled to [0, 1] equals the image

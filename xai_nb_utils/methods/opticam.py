@@ -30,7 +30,8 @@ from xai_nb_utils.methods.registry import explain, register_method
 from xai_nb_utils.metrics.localization import localization_metrics
 from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, class_scores, insertion_deletion, to_mask_space
 from xai_nb_utils.core.tensors import normalize_maps
-from xai_nb_utils.models.networks import get_layer, randomized_copy
+from xai_nb_utils.models.networks import get_layer
+from xai_nb_utils.models.randomize import randomized_copy
 from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.metrics.similarity import spearman, ssim
 

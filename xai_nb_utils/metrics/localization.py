@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from scipy import ndimage
 
+from xai_nb_utils.core.tensors import normalize_maps_numpy
+
 DEFAULT_BOX_THRESHOLDS = tuple(np.round(np.linspace(0.0, 0.95, 20), 2))
 DEFAULT_IOU_THRESHOLDS = (0.3, 0.5, 0.7)
 
@@ -30,15 +32,6 @@ def largest_component_box(binary: np.ndarray) -> tuple:
     sizes = np.bincount(labels.ravel())[1:]
     rows, cols = np.nonzero(labels == 1 + int(np.argmax(sizes)))
     return (int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1)
-
-
-def _as_numpy_maps(maps) -> np.ndarray:
-    """(N, 1, H, W) or (N, H, W) maps -> float (N, H, W) range-normalized per image (constant maps -> zeros)."""
-    maps = torch.as_tensor(maps).detach().float().cpu()
-    maps = maps.reshape(len(maps), *maps.shape[-2:]).numpy()
-    low = maps.min(axis=(1, 2), keepdims=True)
-    span = maps.max(axis=(1, 2), keepdims=True) - low
-    return np.where(span > 0, (maps - low) / np.where(span > 0, span, 1), 0.0)
 
 
 def _box_lists(boxes, n) -> list:
@@ -67,7 +60,8 @@ def localization_metrics(maps, boxes, true_class_prob, correct, box_thresholds=D
     BA: for each threshold eta the box of the largest component of {S > eta} must reach IoU >= delta with a
     ground-truth box; the accuracy over images is maximised over eta, then averaged over ``iou_thresholds``.
     """
-    s = _as_numpy_maps(maps)
+    s = normalize_maps_numpy(maps, constant="zeros")
+    s = s.reshape(len(s), *s.shape[-2:])
     n, h, w = s.shape
     gt = _box_lists(boxes, n)
     true_class_prob = np.asarray(torch.as_tensor(true_class_prob).detach().cpu(), dtype=float).reshape(n)

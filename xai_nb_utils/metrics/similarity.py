@@ -1,8 +1,9 @@
 """Per-image similarity between two stacks of 2-D maps (saliency vs input, or map vs map).
 
 Every function takes two arrays or tensors of the same shape (N, H, W), (N, 1, H, W) or (N, C, H, W) and returns
-a NumPy array of N values. ``rescale_01`` applies the per-image min-max rescaling to [0, 1] that the GGIG paper
-uses before comparing a map with its input; :func:`similarity_to_input` bundles the paper's five metrics.
+a NumPy array of N values. ``core.tensors.normalize_maps_numpy`` applies the per-image min-max rescaling to
+[0, 1] that the GGIG paper uses before comparing a map with its input (a constant map becomes 0);
+:func:`similarity_to_input` bundles the paper's five metrics.
 
 Conventions: correlations of a constant map are 0 (no association measurable; the authors' code also maps the
 NaN to 0); Spearman uses average ranks for ties (as ``scipy.stats.spearmanr``); SSIM is scikit-image's
@@ -12,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from skimage.metrics import structural_similarity
+
+from xai_nb_utils.core.tensors import normalize_maps_numpy
 
 SIMILARITY_METRICS = ("pearson", "spearman", "weighted_jaccard", "ssim", "reverse_mse")
 
@@ -28,16 +31,6 @@ def _flat_pair(a, b) -> tuple[np.ndarray, np.ndarray]:
     if a.shape != b.shape:
         raise ValueError(f"maps of shape {a.shape} and {b.shape} cannot be compared; shapes must match")
     return a.reshape(len(a), -1), b.reshape(len(b), -1)
-
-
-def rescale_01(maps, absolute: bool = False) -> np.ndarray:
-    """Per-image min-max rescaling to [0, 1] (of |maps| when ``absolute``); a constant image becomes 0."""
-    maps = _numpy(maps)
-    maps = np.abs(maps) if absolute else maps
-    flat = maps.reshape(len(maps), -1)
-    low, high = flat.min(1, keepdims=True), flat.max(1, keepdims=True)
-    span = np.where(high > low, high - low, 1.0)
-    return ((flat - low) / span).reshape(maps.shape)
 
 
 def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -62,7 +55,7 @@ def weighted_jaccard(a, b) -> np.ndarray:
     """sum(min(a, b)) / sum(max(a, b)) per image, for non-negative maps (1 when both are all zero)."""
     a, b = _flat_pair(a, b)
     if (a < 0).any() or (b < 0).any():
-        raise ValueError("weighted_jaccard needs non-negative maps; rescale them with rescale_01 first")
+        raise ValueError("weighted_jaccard needs non-negative maps; rescale them with core.tensors.normalize_maps_numpy first")
     top = np.maximum(a, b).sum(1)
     return np.where(top > 0, np.minimum(a, b).sum(1) / np.where(top > 0, top, 1.0), 1.0)
 
@@ -98,7 +91,7 @@ def similarity_to_input(maps, images, absolute: bool = True) -> pd.DataFrame:
         maps = (np.abs(maps) if absolute else maps).mean(1)
     if images.ndim == 4:
         images = images.mean(1)
-    maps, images = rescale_01(maps, absolute=absolute), rescale_01(images)
+    maps, images = normalize_maps_numpy(maps, absolute=absolute), normalize_maps_numpy(images)
     return pd.DataFrame({name: fn(maps, images) for name, fn in METRIC_FUNCTIONS.items()})
 
 

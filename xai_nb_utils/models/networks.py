@@ -134,17 +134,3 @@ def make_relus_not_inplace(model: nn.Module) -> nn.Module:
         if isinstance(module, nn.ReLU):
             module.inplace = False
     return model
-
-
-def randomized_copy(model: nn.Module, layer_names, seed: int = 0) -> nn.Module:
-    """A copy of ``model`` whose named sub-modules are re-initialised (``reset_parameters``) with ``seed``:
-    the model-parameter randomisation test of Adebayo et al. (cascading: pass the top layers first, growing)."""
-    import copy
-
-    copied = copy.deepcopy(model)
-    torch.manual_seed(seed)
-    for name in layer_names:
-        for module in get_layer(copied, name).modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-    return copied
