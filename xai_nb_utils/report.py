@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from xai_nb_utils.core import paths
+from xai_nb_utils.core.params import PROFILES
 
-PROFILES = ("smoke", "default", "paper")
 KERNEL_NAME = "xai-workbook"  # installed into the venv by `make setup`
 FALLBACK_KERNEL_NAME = "python3"
 RUN_LOG_NAME = "run_log.json"

@@ -39,6 +39,13 @@ def _check_range(name, value, minimum, maximum):
         raise ValueError(f"parameter {name!r} = {value!r} must lie in [{minimum}, {maximum}]")
 
 
+def by_profile(profile: str, smoke: Any, default: Any, paper: Any = None) -> Any:
+    """The value for ``profile`` (validated): ``paper`` falls back to ``default`` when it has no value of its own.
+    The one place where a profile name is interpreted."""
+    check_choice("profile", profile, PROFILES)
+    return {"smoke": smoke, "default": default, "paper": default if paper is None else paper}[profile]
+
+
 def resolve_device(device: str = "auto") -> torch.device:
     """``"auto"`` picks CUDA when present, else CPU; ``"cuda"`` without a GPU is an error."""
     check_choice("device", device, DEVICES)
@@ -76,7 +83,7 @@ class Run:
 
     def pick(self, smoke: Any, default: Any, paper: Any = None) -> Any:
         """The value for this run's profile (``paper`` falls back to ``default``)."""
-        return {"smoke": smoke, "default": default, "paper": default if paper is None else paper}[self.profile]
+        return by_profile(self.profile, smoke, default, paper)
 
     def record(self, key: str, value: Any) -> Any:
         return self.recorder.record(key, value)

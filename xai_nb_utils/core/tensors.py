@@ -2,6 +2,10 @@
 
 Images are float tensors (N, C, H, W) in [0, 1] pixel space; maps are (N, C, H, W) or (N, 1, H, W).
 """
+import contextlib
+import hashlib
+import random
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -92,3 +96,29 @@ def predict_logits(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tenso
 def predicted_classes(model, x: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """The model's predicted class per sample, (N,)."""
     return predict_logits(model, x, batch_size).argmax(1)
+
+
+def image_seeds(x: torch.Tensor, seed: int) -> list[int]:
+    """One seed per image, derived from ``seed`` and the image's own values: a stochastic method that draws image
+    i's noise from ``image_seeds(x, seed)[i]`` gives an image the same map whatever else shares its batch, and
+    different images different draws."""
+    values = x.detach().to("cpu", torch.float32).contiguous().numpy()
+    return [int.from_bytes(hashlib.blake2b(image.tobytes(), digest_size=8, key=str(seed).encode()).digest(), "little")
+            % (2 ** 63) for image in values]
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Seed torch (CPU and CUDA), NumPy and Python's ``random`` inside the block and restore their states after,
+    for libraries that draw from the global generators (captum's GradientShap, NoiseTunnel, Lime)."""
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    devices = list(range(torch.cuda.device_count()))
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        np.random.seed(seed % (2 ** 32))
+        random.seed(seed)
+        try:
+            yield
+        finally:
+            np.random.set_state(numpy_state)
+            random.setstate(python_state)

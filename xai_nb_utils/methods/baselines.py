@@ -1,11 +1,14 @@
 """Baseline saliency methods: thin wrappers of captum and pytorch-grad-cam, and two reference maps.
 
 Every function here has the registry signature ``fn(model, x, target, **kwargs)`` and is registered under its name.
+The seeded ones (GradientShap, SmoothGrad, LIME, random) explain image by image under that image's seed
+(``core.tensors.image_seeds``): captum draws from the global generators, which are seeded inside the call and
+restored after it.
 """
 import numpy as np
 import torch
 
-from xai_nb_utils.core.tensors import upsample_to
+from xai_nb_utils.core.tensors import image_seeds, seeded, upsample_to
 from xai_nb_utils.methods.registry import register_method
 from xai_nb_utils.models.networks import get_layer
 
@@ -32,16 +35,26 @@ _captum_gradient_method("deconvolution", "Deconvolution", "captum Deconvolution.
 _captum_gradient_method("deeplift", "DeepLift", "captum DeepLift, zero baseline.")
 
 
+def per_image_seeded(attribute, x, target, seed: int) -> torch.Tensor:
+    """``attribute(image, target)`` for each image of the batch under its own seed, concatenated."""
+    maps = []
+    for image, image_target, image_seed in zip(x.split(1), target.split(1), image_seeds(x, seed)):
+        with seeded(image_seed):
+            maps.append(attribute(image, image_target))
+    return torch.cat(maps)
+
+
 @register_method("gradient_shap", "input", "gradient")
 def gradient_shap(model, x, target, n_samples: int = 16, stdevs: float = 0.1, seed: int = 0, **kwargs):
-    """captum GradientShap; baselines: a black image and a uniform-noise image."""
+    """captum GradientShap; baselines: a black image and a uniform-noise image drawn with ``seed``."""
     import captum.attr
 
     generator = torch.Generator(device="cpu").manual_seed(seed)
     baselines = torch.cat([torch.zeros_like(x[:1]), torch.rand(x[:1].shape, generator=generator).to(x.device)])
-    torch.manual_seed(seed)
-    return captum.attr.GradientShap(model).attribute(x.clone().requires_grad_(True), baselines=baselines,
-                                                     target=target, n_samples=n_samples, stdevs=stdevs, **kwargs)
+    explainer = captum.attr.GradientShap(model)
+    return per_image_seeded(lambda image, t: explainer.attribute(
+        image.clone().requires_grad_(True), baselines=baselines, target=t, n_samples=n_samples, stdevs=stdevs,
+        **kwargs), x, target, seed)
 
 
 @register_method("smoothgrad", "input", "gradient")
@@ -49,10 +62,10 @@ def smoothgrad(model, x, target, nt_samples: int = 16, stdevs: float = 0.15, see
     """captum NoiseTunnel(Saliency) in SmoothGrad mode; ``stdevs`` in [0,1] pixel units."""
     import captum.attr
 
-    torch.manual_seed(seed)
     tunnel = captum.attr.NoiseTunnel(captum.attr.Saliency(model))
-    return tunnel.attribute(x.clone().requires_grad_(True), nt_type="smoothgrad", nt_samples=nt_samples,
-                            nt_samples_batch_size=nt_samples, stdevs=stdevs, target=target, abs=False, **kwargs)
+    return per_image_seeded(lambda image, t: tunnel.attribute(
+        image.clone().requires_grad_(True), nt_type="smoothgrad", nt_samples=nt_samples,
+        nt_samples_batch_size=nt_samples, stdevs=stdevs, target=t, abs=False, **kwargs), x, target, seed)
 
 
 @register_method("layer_gradcam", "single", "cam")
@@ -79,13 +92,11 @@ def lime(model, x, target, cell: int = 8, n_samples: int = 200, seed: int = 0, b
     """captum Lime on a grid of ``cell``-pixel super-pixels (zero baseline); one weight per super-pixel."""
     import captum.attr
 
-    torch.manual_seed(seed)
     explainer = captum.attr.Lime(model)
-    segments = grid_segments(x, cell)
-    maps = [explainer.attribute(x[i:i + 1], target=target[i:i + 1], feature_mask=segments[i:i + 1],
-                                n_samples=n_samples, perturbations_per_eval=batch_size)
-            for i in range(len(x))]
-    return torch.cat(maps)
+    segments = grid_segments(x[:1], cell)
+    return per_image_seeded(lambda image, t: explainer.attribute(
+        image, target=t, feature_mask=segments, n_samples=n_samples, perturbations_per_eval=batch_size),
+        x, target, seed)
 
 
 # ------------------------------------------------------------------------------------------ pytorch-grad-cam
@@ -128,5 +139,6 @@ def fake_cam(model, x, target):
 @register_method("random", "single", "reference")
 def random_map(model, x, target, seed: int = 0):
     """Uniform random noise: the chance level of every metric."""
-    generator = torch.Generator(device="cpu").manual_seed(seed)
-    return torch.rand(len(x), 1, *x.shape[-2:], generator=generator).to(x.device)
+    maps = [torch.rand(1, 1, *x.shape[-2:], generator=torch.Generator(device="cpu").manual_seed(image_seed))
+            for image_seed in image_seeds(x, seed)]
+    return torch.cat(maps).to(x.device)

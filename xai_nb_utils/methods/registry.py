@@ -8,7 +8,12 @@ sample (an int is broadcast). The result is on ``x``'s device with shape
 
 Baselines (``methods.baselines``) wrap captum and pytorch-grad-cam; the papers' own methods live one module each
 and register with :func:`register_method`; ``methods/__init__.py`` imports every one of them explicitly.
-Hooks a method leaves behind are removed, also when it raises.
+The contract every method keeps, checked by the tests for every registered method:
+
+* the model is left as it was: hooks a method adds are removed (also when it raises), its train/eval mode and the
+  ``.grad`` of its parameters are restored, and no global random generator is reseeded;
+* seeded stochastic methods (``seed=...``) draw image i's noise from ``core.tensors.image_seeds(x, seed)[i]``, so a
+  batch of N gives the same maps as N calls of one image, and the same seed gives the same maps.
 """
 import contextlib
 from dataclasses import dataclass
@@ -71,11 +76,26 @@ def hooks_removed_afterwards(model: nn.Module):
                     del hooks[key]
 
 
+@contextlib.contextmanager
+def model_state_restored(model: nn.Module):
+    """Evaluate ``model`` in eval mode inside the block; restore its train/eval mode and its parameters'
+    ``.grad`` after, also on an exception."""
+    modes = {module: module.training for module in model.modules()}
+    grads = {parameter: parameter.grad for parameter in model.parameters()}
+    model.eval()
+    try:
+        yield
+    finally:
+        for module, training in modes.items():
+            module.training = training
+        for parameter, grad in grads.items():
+            parameter.grad = grad
+
+
 def explain(method: str, model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
     """Saliency maps of ``method`` for ``model`` on ``x`` w.r.t. ``target``; see the module docstring."""
     spec = method_spec(method)
-    model.eval()
     target = as_targets(target, len(x), x.device)
-    with hooks_removed_afterwards(model):
+    with model_state_restored(model), hooks_removed_afterwards(model):
         maps = spec.fn(model, x.detach(), target, **kwargs)
     return maps.detach().to(x.device)

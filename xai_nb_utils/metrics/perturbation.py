@@ -17,22 +17,22 @@ import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
-from xai_nb_utils.core.tensors import as_targets
 from xai_nb_utils.core.params import check_choice
+from xai_nb_utils.core.tensors import as_targets, normalize_maps
 
 # ----------------------------------------------------------------------------------------------- CO score
 
 
-def co_weights(target: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """(N, C) weights: +1 for the target class, -1/(C-1) for every other class."""
-    weights = torch.full((len(target), num_classes), -1.0 / (num_classes - 1), device=target.device)
+def co_weights(target: torch.Tensor, num_classes: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(N, C) weights of ``dtype``: +1 for the target class, -1/(C-1) for every other class."""
+    weights = torch.full((len(target), num_classes), -1.0 / (num_classes - 1), dtype=dtype, device=target.device)
     weights[torch.arange(len(target)), target] = 1.0
     return weights
 
 
 def co_score_from_outputs(before: torch.Tensor, after: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """CO score from model outputs before and after the heatmap is applied, (N,)."""
-    return (co_weights(target, before.shape[1]) * (after - before)).sum(1)
+    return (co_weights(target, before.shape[1], before.dtype) * (after - before)).sum(1)
 
 
 def ax_combine(x: torch.Tensor, h: torch.Tensor, combine: str = "add") -> torch.Tensor:
@@ -88,23 +88,6 @@ def baseline_image(x: torch.Tensor, baseline: str, blur_kernel: int | None = Non
     default_kernel, default_sigma = blur_kernel_for(x.shape[-1])
     kernel = blur_kernel or default_kernel
     return gaussian_blur(x, [kernel, kernel], [blur_sigma or default_sigma] * 2)
-
-
-def normalize_maps(maps: torch.Tensor, how: str = "range", eps: float = 1e-12) -> torch.Tensor:
-    """Per-map normalisation to [0,1]: ``range`` (min-max; a constant map becomes all ones), ``max``
-    (divide by the max, negatives clipped), ``sigmoid``, or ``none`` (maps already in [0,1], used as they are)."""
-    check_choice("how", how, ("range", "max", "sigmoid", "none"))
-    if how == "none":
-        return maps
-    flat = maps.flatten(1)
-    if how == "sigmoid":
-        return torch.sigmoid(maps)
-    if how == "max":
-        flat = flat.clamp(min=0)
-        return (flat / flat.amax(1, keepdim=True).clamp(min=eps)).view_as(maps)
-    low, high = flat.amin(1, keepdim=True), flat.amax(1, keepdim=True)
-    scaled = torch.where(high - low > eps, (flat - low) / (high - low).clamp(min=eps), torch.ones_like(flat))
-    return scaled.view_as(maps)
 
 
 def pixel_saliency(saliency: torch.Tensor, channel_reduce: str = "sum") -> torch.Tensor:
@@ -166,7 +149,7 @@ def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, m
     image = to_mask_space(model, x, mask_space)
     other = baseline_image(image, baseline, blur_kernel, blur_sigma)  # zeros in normalised space = the mean
     start, end = (other, image) if mode == "insertion" else (image, other)
-    scores = torch.empty(n, len(counts))
+    scores = torch.empty(n, len(counts), dtype=torch.float64)
     # a flat list of (image index, step index) pairs, evaluated in batches
     pairs = [(i, k) for i in range(n) for k in range(len(counts))]
     for first in range(0, len(pairs), batch_size):
@@ -174,9 +157,9 @@ def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, m
         rows = torch.tensor([i for i, _ in chunk], device=x.device)
         steps = torch.tensor([k for _, k in chunk])
         changed = torch.tensor(counts, device=x.device)[steps.to(x.device)].view(-1, 1, 1, 1)
-        blend = (rank[rows] < changed).float()  # 1 where a pixel has been changed to `end`
+        blend = (rank[rows] < changed).to(x.dtype)  # 1 where a pixel has been changed to `end`
         inputs = start[rows] * (1 - blend) + end[rows] * blend
-        scores[rows.cpu(), steps] = class_scores(model, inputs, target[rows], score, mask_space).cpu()
+        scores[rows.cpu(), steps] = class_scores(model, inputs, target[rows], score, mask_space).cpu().double()
     fractions = np.array(counts, dtype=np.float64) / total
     scores = scores.numpy()
     return PerturbationCurves(mode, fractions, scores, area_under_curve(fractions, scores, auc))

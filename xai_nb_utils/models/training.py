@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from xai_nb_utils.core.cache import cached_torch, config_key
 from xai_nb_utils.data.embedded import load_digit_scenes, load_mnist, load_tabular
 from xai_nb_utils.models.networks import MnistCNN, SceneCNN, TabularMLP
-from xai_nb_utils.core.params import check_choice, resolve_device, seed_everything
+from xai_nb_utils.core.params import by_profile, check_choice, resolve_device, seed_everything
 from xai_nb_utils.core.paths import cache_dir
 
 
@@ -161,7 +161,7 @@ def preset_config(name: str, profile: str = "default", variant: str = "well", se
     """
     check_choice("model name", name, list(PRESETS))
     check_choice("variant", variant, VARIANTS)
-    size = "smoke" if profile == "smoke" else "default"
+    size = by_profile(profile, "smoke", "default")
     preset = dict(PRESETS[name])
     epochs = preset.pop("epochs")[size]
     dataset_kwargs = {"seed": seed} if preset["dataset"] in ("mnist", "digit_scenes") else {}
