@@ -3,7 +3,12 @@ import pytest
 import torch
 from torch import nn
 
-from xai_nb_utils.methods import ggig
+from xai_nb_utils.core.tensors import normalize_maps_numpy
+from xai_nb_utils.methods import explain, ggig
+from xai_nb_utils.metrics.regions import region_share
+from xai_nb_utils.metrics.similarity import spearman, ssim
+from xai_nb_utils.models.randomize import randomized_copy
+from xai_nb_utils.studies import ggig_study
 
 
 class Linear(nn.Module):
@@ -140,7 +145,8 @@ def test_geg_no_accepted_draw_falls_back_to_the_gradient():
 def test_batching_gives_the_same_maps_as_one_by_one():
     model, x = tiny_cnn(), torch.rand(4, 1, 8, 8)
     target = model(x).argmax(1)
-    settings = [(ggig.ggig, dict(steps=5, iterations=3, lr=0.05)),
+    settings = [(ggig.g3, dict(iterations=4, lr=0.05)),
+                (ggig.ggig, dict(steps=5, iterations=3, lr=0.05)),
                 (ggig.ggig, dict(steps=5, iterations=3, lr=0.05, aggregate="trapezoid", batch_size=7)),
                 (ggig.geg, dict(n_models=6, sigma=0.05, max_draws=60, chunk_size=8)),
                 (ggig.geg, dict(n_models=6, sigma=0.05, max_draws=60, chunk_size=8, aggregate="mean", max_rows=8))]
@@ -152,6 +158,39 @@ def test_batching_gives_the_same_maps_as_one_by_one():
     other_chunks = ggig.geg_explain(model, x, target, n_models=6, sigma=0.05, max_draws=60, chunk_size=3)
     torch.testing.assert_close(stats.maps, other_chunks.maps, atol=1e-6, rtol=1e-5)
     assert torch.equal(stats.draws, other_chunks.draws) and torch.equal(stats.accepted, other_chunks.accepted)
+
+
+def test_seeded_geg_on_a_batch_equals_one_image_at_a_time():
+    # the "batch of N vs N calls of one": every image sees the same seeded sequence of perturbed models
+    model, x = tiny_cnn(seed=2), torch.rand(3, 1, 8, 8)
+    target = model(x).argmax(1)
+    kwargs = dict(n_models=4, sigma=0.1, max_draws=40, chunk_size=6, seed=11)
+    batch = explain("geg", model, x, target, **kwargs)
+    single = torch.cat([explain("geg", model, x[i:i + 1], target[i:i + 1], **kwargs) for i in range(len(x))])
+    torch.testing.assert_close(batch, single, atol=1e-5, rtol=1e-5)
+    reordered = explain("geg", model, x.flip(0), target.flip(0), **kwargs).flip(0)
+    torch.testing.assert_close(reordered, batch, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(explain("geg", model, x, target, **{**kwargs, "seed": 12}), batch)
+
+
+def test_randomization_test_compares_rescaled_maps_of_a_randomized_copy():
+    model, x = tiny_cnn(), torch.rand(2, 1, 8, 8)
+    target = model(x).argmax(1)
+    methods = {"GRAD": ("saliency", {}), "GGIG": ("ggig", dict(steps=3, iterations=2, lr=0.05))}
+    agreement, random_summary = ggig_study.randomization_test(model, x, target, methods, seed=4)
+    randomized = randomized_copy(model, None, seed=4)
+    for row in agreement.itertuples():
+        method, kwargs = methods[row.method]
+        trained_map = normalize_maps_numpy(explain(method, model, x, target, **kwargs), absolute=True)
+        random_maps = explain(method, randomized, x, target, **kwargs)
+        random_map = normalize_maps_numpy(random_maps, absolute=True)
+        assert row.spearman == pytest.approx(spearman(trained_map, random_map).mean())
+        assert row.ssim == pytest.approx(ssim(trained_map, random_map).mean())
+        expected = ggig_study.similarity_summary({row.method: random_maps}, x)
+        got = random_summary[random_summary.method == row.method].reset_index(drop=True)
+        assert list(got["metric"]) == list(expected["metric"])
+        torch.testing.assert_close(torch.tensor(got[["mean", "ci"]].to_numpy()),
+                                   torch.tensor(expected[["mean", "ci"]].to_numpy()))
 
 
 def test_bad_arguments_name_the_parameter():
@@ -167,13 +206,14 @@ def test_bad_arguments_name_the_parameter():
 def test_checkerboard_keeps_strokes_and_fills_the_background():
     digit = torch.zeros(1, 1, 4, 4)
     digit[..., 0, 0] = 1.0
-    out = ggig.checkerboard_background(digit, square=2, low=0.0, high=0.5)
+    out = ggig_study.checkerboard_background(digit, square=2, low=0.0, high=0.5)
     expected_board = torch.tensor([[0, 0, .5, .5], [0, 0, .5, .5], [.5, .5, 0, 0], [.5, .5, 0, 0]])
     expected = expected_board.clone()
     expected[0, 0] = 1.0
     torch.testing.assert_close(out[0, 0], expected)
     maps = torch.tensor([[[[1.0, -1.0], [2.0, 0.0]]]])
-    assert ggig.background_mass(maps, torch.tensor([[[[False, True], [True, False]]]])).item() == pytest.approx(0.75)
+    background = torch.tensor([[[[False, True], [True, False]]]])
+    assert region_share(maps, background, magnitude="abs").item() == pytest.approx(0.75)
 
 
 def test_paper_order_and_randomized_model():
@@ -183,9 +223,9 @@ def test_paper_order_and_randomized_model():
             for m, v in {"GEG": 0.9, "GGIG": 0.8, "IG": 0.5, "GRAD": 0.7}.items()]
     rows += [{"method": m, "metric": "ssim", "mean": v, "ci": 0.0}
              for m, v in {"GEG": 0.9, "GGIG": 0.6, "IG": 0.5, "GRAD": 0.7}.items()]
-    assert ggig.paper_order_holds(pd.DataFrame(rows)) == {"pearson": True, "ssim": False}
+    assert ggig_study.paper_order_holds(pd.DataFrame(rows)) == {"pearson": True, "ssim": False}
     model = tiny_cnn()
     before = [p.clone() for p in model.parameters()]
-    randomized = ggig.randomized_model(model, seed=5)
+    randomized = randomized_copy(model, None, seed=5)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert not any(torch.equal(a, b) for a, b in zip(before, randomized.parameters()))

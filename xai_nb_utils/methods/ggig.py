@@ -12,27 +12,23 @@
   the paper uses for its comparison).
 
 Maps are signed input gradients (N, C, H, W); the paper compares absolute values rescaled to [0, 1]
-(see :mod:`xai_nb_utils.similarity`). All methods follow the registry signature ``fn(model, x, target, **kw)``
-and do not change the model's train/eval mode.
+(see :mod:`xai_nb_utils.metrics.similarity`). All methods follow the registry signature ``fn(model, x, target,
+**kw)`` and do not change the model's train/eval mode. An image's map does not depend on the other images of its
+batch: G3 and GGIG ascend each image on its own, and GEG's only randomness, the perturbed models, is the same
+seeded sequence for every image (as if each image drew from its own generator seeded with ``seed``).
+
+The paper's settings and the notebook's study (similarity tables, randomisation, checkerboard backgrounds,
+sensitivity sweeps) are in :mod:`xai_nb_utils.studies.ggig_study`.
 """
 from dataclasses import dataclass
 
 import torch
 from torch.func import functional_call, vmap
 
+from xai_nb_utils.core.params import check_choice, check_float, check_int
 from xai_nb_utils.core.tensors import as_targets
 from xai_nb_utils.methods.registry import register_method
-from xai_nb_utils.core.params import check_choice, check_float, check_int
 
-# The paper's MNIST settings (Section 4 and the authors' code); ours are chosen per profile in notebook 07.
-PAPER_SETTINGS = {
-    "ggig_lr": 1e-4,
-    "ggig_iterations": 200,
-    "ggig_steps": 50,  # path points = steps + 1 = 51 (authors' code: linspace(0, 1, 51))
-    "geg_models": 200,
-    "geg_sigma": 1e-3,  # authors' code: N(0, 0.001) absolute std on every float parameter
-}
-PAPER_MNIST_ACCURACY = 0.992  # Section 4: the CNN's test accuracy on the full MNIST
 GGIG_AGGREGATES = ("max", "trapezoid")
 GEG_AGGREGATES = ("max", "mean")
 GEG_ACCEPT_SCORES = ("probability", "logit")
@@ -216,176 +212,3 @@ def ig_unscaled(model, x, target, baseline=None, n_steps: int = 51, method: str 
     explainer = IntegratedGradients(model, multiply_by_inputs=False)
     return explainer.attribute(x.detach(), baselines=baselines, target=target, n_steps=n_steps, method=method,
                                internal_batch_size=internal_batch_size).detach()
-
-
-def checkerboard_background(images: torch.Tensor, square: int = 4, low: float = 0.0,
-                            high: float = 0.5) -> torch.Tensor:
-    """Digits (bright on black, [0, 1]) composited over a checkerboard: ``x + (1 - x) * board``.
-
-    The board alternates ``low`` and ``high`` in squares of ``square`` pixels; stroke pixels (x = 1) are kept.
-    """
-    square = check_int("square", square, minimum=1)
-    h, w = images.shape[-2:]
-    rows = torch.arange(h, device=images.device) // square
-    cols = torch.arange(w, device=images.device) // square
-    board = ((rows.view(-1, 1) + cols.view(1, -1)) % 2).to(images.dtype)
-    board = low + (high - low) * board
-    return images + (1 - images) * board
-
-
-def background_mass(maps: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
-    """Share of each map's total |attribution| that lies on ``background`` pixels (bool, broadcastable)."""
-    magnitude = maps.abs().sum(dim=1, keepdim=True)
-    background = background.expand_as(magnitude)
-    return (magnitude * background).flatten(1).sum(1) / magnitude.flatten(1).sum(1).clamp_min(1e-12)
-
-
-# ------------------------------------------------------------------------------------------ notebook 07 studies
-
-PAPER_ORDER = ("GEG", "GGIG", "IG", "GRAD")  # the paper's ranking on every similarity metric (Figure 2, bottom)
-
-
-def run_method(model, x, target, method: str, kwargs: dict) -> tuple[torch.Tensor, dict]:
-    """``explain(method, ...)`` timed; for ``geg`` also the mean acceptance rate and accepted models per image."""
-    import time
-
-    from xai_nb_utils.methods.registry import explain
-
-    started = time.perf_counter()
-    if method == "geg":
-        result = geg_explain(model, x.detach(), target, **kwargs)
-        maps = result.maps
-        extra = {"acceptance_rate": float(result.acceptance_rate.mean()),
-                 "accepted_per_image": float(result.accepted.float().mean())}
-    else:
-        maps, extra = explain(method, model, x, target, **kwargs), {}
-    return maps, {"seconds_per_image": (time.perf_counter() - started) / len(x), **extra}
-
-
-def compute_maps(model, x, target, methods: dict, desc: str = "maps"):
-    """``methods``: display name -> (registry name, kwargs). Returns ({name: maps}, cost table per method)."""
-    import pandas as pd
-    from tqdm.auto import tqdm
-
-    maps, costs = {}, []
-    for name, (method, kwargs) in tqdm(methods.items(), desc=desc):
-        maps[name], cost = run_method(model, x, target, method, kwargs)
-        costs.append({"method": name, **cost})
-    return maps, pd.DataFrame(costs)
-
-
-def similarity_summary(maps: dict, images: torch.Tensor, confidence: float = 0.95):
-    """Mean and t-interval half-width of the five map-vs-input metrics: one row per (method, metric)."""
-    import pandas as pd
-
-    from xai_nb_utils.metrics.similarity import mean_with_ci, similarity_to_input
-
-    rows = []
-    for name, method_maps in maps.items():
-        summary = mean_with_ci(similarity_to_input(method_maps, images), confidence)
-        rows += [{"method": name, "metric": metric, "mean": row["mean"], "ci": row["ci"]}
-                 for metric, row in summary.iterrows()]
-    return pd.DataFrame(rows)
-
-
-def paper_order_holds(summary, order=PAPER_ORDER) -> dict:
-    """Per metric: does mean(GEG) > mean(GGIG) > max(mean(IG), mean(GRAD)) hold (the paper's claim)?"""
-    means = summary.pivot(index="metric", columns="method", values="mean")
-    best, second, rest = order[0], order[1], list(order[2:])
-    return {metric: bool(row[best] > row[second] > row[rest].max()) for metric, row in means.iterrows()}
-
-
-def randomized_model(model, seed: int = 0):
-    """A copy of ``model`` with every layer re-initialised (the model randomization test of Adebayo et al.)."""
-    import copy
-
-    randomized = copy.deepcopy(model)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for module in randomized.modules():
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters()
-    return randomized.eval()
-
-
-def map_agreement(maps_a: dict, maps_b: dict):
-    """Per method: mean Spearman correlation and SSIM between two sets of |maps| rescaled to [0, 1]."""
-    import pandas as pd
-
-    from xai_nb_utils.metrics.similarity import rescale_01, spearman, ssim
-
-    rows = []
-    for name in maps_a:
-        a, b = rescale_01(maps_a[name], absolute=True), rescale_01(maps_b[name], absolute=True)
-        rows.append({"method": name, "spearman": float(spearman(a, b).mean()), "ssim": float(ssim(a, b).mean())})
-    return pd.DataFrame(rows)
-
-
-def background_study(model, x, labels, methods: dict, square: int = 4, high: float = 0.5,
-                     stroke_threshold: float = 0.1):
-    """Appendix D.4 analogue: the same digits on black and on a checkerboard.
-
-    Per method: the share of |map| on background pixels (clean pixel < ``stroke_threshold``) for both versions,
-    and the Pearson correlation of the checkerboard map with the clean digit and with the checkerboard input.
-    The maps explain the model's prediction on each version. Returns (table, checkerboard images, maps).
-    """
-    import pandas as pd
-
-    from xai_nb_utils.metrics.similarity import pearson, rescale_01
-
-    boarded = checkerboard_background(x, square=square, high=high)
-    background = x < stroke_threshold
-    with torch.no_grad():
-        clean_pred, board_pred = model(x).argmax(1), model(boarded).argmax(1)
-    clean_maps, _ = compute_maps(model, x, clean_pred, methods, desc="maps on black")
-    board_maps, _ = compute_maps(model, boarded, board_pred, methods, desc="maps on checkerboard")
-    rows = []
-    for name in methods:
-        board_map = rescale_01(board_maps[name], absolute=True)
-        rows.append({"method": name,
-                     "background_share_black": float(background_mass(clean_maps[name], background).mean()),
-                     "background_share_checkerboard": float(background_mass(board_maps[name], background).mean()),
-                     "pearson_with_clean_digit": float(pearson(board_map, x).mean()),
-                     "pearson_with_checkerboard_input": float(pearson(board_map, boarded).mean())})
-    table = pd.DataFrame(rows)
-    table.attrs.update(accuracy_black=float((clean_pred == labels).float().mean()),
-                       accuracy_checkerboard=float((board_pred == labels).float().mean()),
-                       background_area=float(background.float().mean()))
-    return table, boarded, board_maps
-
-
-def sensitivity_sweep(model, x, target, method: str, base_kwargs: dict, parameter: str, values):
-    """Re-run ``method`` with ``parameter`` set to each of ``values``: mean similarity metrics and the cost."""
-    import pandas as pd
-    from tqdm.auto import tqdm
-
-    from xai_nb_utils.metrics.similarity import similarity_to_input
-
-    rows = []
-    for value in tqdm(values, desc=f"{method}: {parameter}"):
-        maps, cost = run_method(model, x, target, method, {**base_kwargs, parameter: value})
-        rows.append({"method": method, "parameter": parameter, "value": value,
-                     **similarity_to_input(maps, x).mean().to_dict(), **cost})
-    return pd.DataFrame(rows)
-
-
-def plot_map_grid(images: torch.Tensor, maps: dict, row_titles=None, cell: float = 1.5):
-    """The paper's Figure 2 layout: the input, then |map| rescaled to [0, 1] per method (white = 0)."""
-    import matplotlib.pyplot as plt
-
-    from xai_nb_utils.metrics.similarity import rescale_01
-
-    names = list(maps)
-    fig, axes = plt.subplots(len(images), len(names) + 1, figsize=(cell * (len(names) + 1), cell * len(images)),
-                             squeeze=False)
-    shown = {name: rescale_01(maps[name], absolute=True).mean(1) for name in names}
-    for i in range(len(images)):
-        axes[i, 0].imshow(images[i, 0].cpu(), cmap="gray", vmin=0, vmax=1)
-        axes[i, 0].set_title("" if row_titles is None else row_titles[i], fontsize=8)
-        for j, name in enumerate(names):
-            axes[i, j + 1].imshow(shown[name][i], cmap="Reds", vmin=0, vmax=1)
-            axes[i, j + 1].set_title(name if i == 0 else "", fontsize=9)
-    for ax in axes.flat:
-        ax.axis("off")
-    fig.tight_layout()
-    return fig
