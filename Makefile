@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: setup
-	$(PY) -m xai_nb_utils.report --profile $(PROFILE) --device $(DEVICE)
+	$(PY) -m xai_nb_utils.report --profile $(PROFILE) --device $(DEVICE) --resume
 
 smoke: setup
 	$(PY) -m xai_nb_utils.report --profile smoke --device $(DEVICE)

@@ -18,6 +18,7 @@ import ast
 import contextlib
 import datetime
 import fnmatch
+import hashlib
 import html
 import json
 import os
@@ -26,11 +27,12 @@ import time
 from pathlib import Path
 
 from xai_nb_utils.core import paths
-from xai_nb_utils.core.params import PROFILES
+from xai_nb_utils.core.params import DEVICES, PROFILES
 
 KERNEL_NAME = "xai-workbook"  # installed into the venv by `make setup`
 FALLBACK_KERNEL_NAME = "python3"
 RUN_LOG_NAME = "run_log.json"
+UNFINISHED_NAME = "run_unfinished.json"  # present while a run has not finished all its notebooks
 
 
 class NotebookFailed(RuntimeError):
@@ -246,26 +248,107 @@ def parse_parameter(text: str) -> tuple[str, object]:
     return key, value
 
 
+class RunRefused(RuntimeError):
+    """A run that cannot start: the message says why and what to do."""
+
+
+def notebook_parameters(path: Path) -> list[str]:
+    """The names in the notebook's ``parameters`` cell (papermill's inspection)."""
+    import papermill
+
+    return list(papermill.inspect_notebook(str(path)))
+
+
+def check_parameters(notebooks: list[Path], parameters: dict) -> None:
+    """Every ``-p`` name must be a parameter of every selected notebook; ``profile`` and ``device`` have options."""
+    for reserved in ("profile", "device"):
+        if reserved in parameters:
+            raise RunRefused(f"set {reserved} with --{reserved}, not -p {reserved}=...")
+    for notebook in notebooks:
+        known = notebook_parameters(notebook)
+        unknown = sorted(set(parameters) - set(known))
+        if unknown:
+            raise RunRefused(f"-p {', '.join(unknown)}: not a parameter of {notebook.name}; its parameters are "
+                             f"{', '.join(known)} (use --only to run the notebooks that take it)")
+
+
+def check_writable_folder(path: Path, what: str) -> Path:
+    """Create ``path`` if needed and check that files can be written into it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunRefused(f"{what} {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise RunRefused(f"{what} {path} is not writable ({error.strerror})") from None
+    return path
+
+
+def run_fingerprint(notebook: Path, profile: str, parameters: dict) -> str:
+    """A digest of what a notebook's results depend on: the notebook, the package's code, profile, parameters."""
+    digest = hashlib.sha256(notebook.read_bytes())
+    for source in sorted(Path(__file__).resolve().parent.rglob("*.py")):
+        digest.update(source.read_bytes())
+    digest.update(json.dumps({"profile": profile, **parameters}, sort_keys=True, default=str).encode())
+    return digest.hexdigest()[:16]
+
+
 def run_all(profile: str, device: str = "auto", only: list[str] | None = None,
             parameters: dict | None = None, notebooks_dir: Path | None = None,
-            output_dir: Path | None = None) -> int:
-    """Run the notebooks in order; stop at the first failure. Returns the exit code."""
-    output_dir = Path(output_dir or paths.reports_dir())
-    output_dir.mkdir(parents=True, exist_ok=True)
+            output_dir: Path | None = None, resume: bool = False) -> int:
+    """Run the notebooks in order; stop at the first failure. Returns the exit code (2: the run was refused).
+
+    ``resume``: when the previous run into ``output_dir`` did not finish (interrupted or failed), skip the notebooks
+    it completed with the same profile, parameters and code; after a finished run everything runs again.
+    """
+    from filelock import FileLock, Timeout
+
+    parameters = parameters or {}
     notebooks = find_notebooks(notebooks_dir, only)
-    if not notebooks:
-        print(f"no notebook matches {only} in {notebooks_dir or default_notebooks_dir()}", file=sys.stderr)
+    try:
+        if not notebooks:
+            raise RunRefused(f"no notebook matches {only} in {notebooks_dir or default_notebooks_dir()}")
+        output_dir = check_writable_folder(output_dir or paths.reports_dir(), "the report folder (--output-dir)")
+        check_writable_folder(paths.figures_dir(), "the figures folder (XAI_FIGURES_DIR)")
+        check_parameters(notebooks, parameters)
+        lock = FileLock(str(output_dir / ".report.lock"))
+        lock.acquire(timeout=0)
+    except Timeout:
+        print(f"error: another run is writing into {output_dir} (lock {output_dir / '.report.lock'}); wait for it "
+              f"to finish or pass another --output-dir", file=sys.stderr)
         return 2
+    except (RunRefused, OSError) as refused:  # OSError: core.paths could not use a folder from the environment
+        print(f"error: {refused}", file=sys.stderr)
+        return 2
+    try:
+        return _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_dir, resume)
+    finally:
+        lock.release()
+
+
+def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_dir, resume) -> int:
+    unfinished = output_dir / UNFINISHED_NAME
+    resuming = resume and unfinished.exists()
+    unfinished.write_text(json.dumps({"profile": profile, "started": datetime.datetime.now().isoformat()}))
     kernel = kernel_name()
-    print(f"running {len(notebooks)} notebook(s), profile={profile}, device={device}, kernel={kernel}")
+    print(f"running {len(notebooks)} notebook(s), profile={profile}, device={device}, kernel={kernel}"
+          + (" (resuming the unfinished run)" if resuming else ""))
     exit_code = 0
     for number, notebook in enumerate(notebooks, start=1):
+        fingerprint = run_fingerprint(notebook, profile, parameters)
+        previous = _load_run_log(output_dir).get(notebook.stem, {})
+        if resuming and previous.get("status") == "ok" and previous.get("fingerprint") == fingerprint \
+                and results_path(output_dir, notebook.stem).exists():
+            print(f"[{number}/{len(notebooks)}] {notebook.stem}: completed in the unfinished run, skipped", flush=True)
+            continue
         print(f"[{number}/{len(notebooks)}] {notebook.stem} ...", flush=True)
         started = time.perf_counter()
         status = "ok"
         try:
-            _, seconds = run_notebook(notebook, profile, output_dir,
-                                      {"device": device, **(parameters or {})}, kernel=kernel)
+            _, seconds = run_notebook(notebook, profile, output_dir, {"device": device, **parameters}, kernel=kernel)
         except NotebookFailed as failure:
             seconds = time.perf_counter() - started
             status = f"failed in cell {failure.cell_index}: {failure.ename}"
@@ -273,13 +356,14 @@ def run_all(profile: str, device: str = "auto", only: list[str] | None = None,
             print(f"executed notebook with the error: {output_dir / (notebook.stem + '.ipynb')}",
                   file=sys.stderr)
             exit_code = 1
-        _update_run_log(output_dir, notebook.stem, {"status": status, "profile": profile,
-                                                     "seconds": round(seconds, 2)})
+        _update_run_log(output_dir, notebook.stem, {"status": status, "profile": profile, "parameters": parameters,
+                                                     "fingerprint": fingerprint, "seconds": round(seconds, 2)})
         print(f"    {status}, {seconds:.1f} s", flush=True)
         if exit_code:
             break
-    all_notebooks = find_notebooks(notebooks_dir)
-    index = write_index(output_dir, all_notebooks)
+    if exit_code == 0:
+        unfinished.unlink()
+    index = write_index(output_dir, find_notebooks(notebooks_dir))
     print(f"index: {index}")
     return exit_code
 
@@ -287,16 +371,18 @@ def run_all(profile: str, device: str = "auto", only: list[str] | None = None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m xai_nb_utils.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=PROFILES, default="default")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda (passed to every notebook)")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="passed to every notebook")
     parser.add_argument("--only", nargs="+", metavar="PATTERN",
                         help="run only notebooks whose name matches (glob or substring)")
     parser.add_argument("-p", dest="parameters", action="append", type=parse_parameter, default=[],
                         metavar="KEY=VALUE", help="extra notebook parameter (Python literal or text)")
     parser.add_argument("--notebooks-dir", type=Path, default=None, help="default: notebooks/ of the repository")
     parser.add_argument("--output-dir", type=Path, default=None, help="default: reports/ (XAI_REPORTS_DIR)")
+    parser.add_argument("--resume", action="store_true",
+                        help="after an interrupted or failed run, skip the notebooks it completed unchanged")
     args = parser.parse_args(argv)
     return run_all(args.profile, args.device, args.only, dict(args.parameters),
-                   args.notebooks_dir, args.output_dir)
+                   args.notebooks_dir, args.output_dir, args.resume)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 A cache file is written to a temporary name and renamed, so an interrupted run never leaves a partial file under
 the final name; a file that still fails to load (corrupt, truncated, older format) is treated as missing and
-rebuilt.
+rebuilt. Building an entry holds a lock file beside it (``<name>.lock``), so concurrent runs on one cache build
+each entry once: the second waits and then loads what the first saved.
 """
 import hashlib
 import io
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from filelock import FileLock
 
 
 def config_key(config: dict) -> str:
@@ -61,10 +63,21 @@ def load_torch(path: Path) -> Any | None:
         return None
 
 
-def cached_torch(path: Path, build: Callable[[], Any]) -> Any:
-    """Return the object cached at ``path``, building and saving it when missing or corrupt."""
+def _is_current(obj: Any, required_keys: tuple) -> bool:
+    return obj is not None and (not required_keys or (isinstance(obj, dict) and set(required_keys) <= set(obj)))
+
+
+def cached_torch(path: Path, build: Callable[[], Any], required_keys: tuple = ()) -> Any:
+    """Return the object cached at ``path``, building and saving it when missing, corrupt or of an older format
+    (a dict without one of ``required_keys``). Concurrent callers build it once (a lock per entry)."""
+    path = Path(path)
     obj = load_torch(path)
-    if obj is None:
-        obj = build()
-        save_torch(obj, path)
+    if _is_current(obj, required_keys):
+        return obj
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        obj = load_torch(path)  # another process may have built it while this one waited
+        if not _is_current(obj, required_keys):
+            obj = build()
+            save_torch(obj, path)
     return obj

@@ -30,6 +30,8 @@ def check_int(name: str, value: Any, minimum: int | None = None, maximum: int | 
 def check_float(name: str, value: Any, minimum: float | None = None, maximum: float | None = None) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise ValueError(f"parameter {name!r} must be a number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"parameter {name!r} must be a finite number, got {value!r}")
     _check_range(name, value, minimum, maximum)
     return float(value)
 

@@ -13,8 +13,16 @@ class MissingDataError(FileNotFoundError):
 
 
 def _dir(env_var: str, default: Path) -> Path:
+    """The folder named by ``env_var`` (else ``default``), created if missing; a clear error if it cannot be."""
     path = Path(os.environ.get(env_var, default))
-    path.mkdir(parents=True, exist_ok=True)
+    source = f"{env_var}={path}" if env_var in os.environ else str(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{source} is a file, not a folder; point {env_var} to a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PermissionError(f"cannot create the folder {source} ({error.strerror}); set {env_var} to a "
+                              f"writable folder") from None
     return path
 
 

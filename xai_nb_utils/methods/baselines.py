@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from xai_nb_utils.core.tensors import image_seeds, seeded, upsample_to
+from xai_nb_utils.core.validate import check_positive_int
 from xai_nb_utils.methods.registry import register_method
 from xai_nb_utils.models.networks import get_layer
 
@@ -49,6 +50,7 @@ def gradient_shap(model, x, target, n_samples: int = 16, stdevs: float = 0.1, se
     """captum GradientShap; baselines: a black image and a uniform-noise image drawn with ``seed``."""
     import captum.attr
 
+    check_positive_int("n_samples", n_samples)
     generator = torch.Generator(device="cpu").manual_seed(seed)
     baselines = torch.cat([torch.zeros_like(x[:1]), torch.rand(x[:1].shape, generator=generator).to(x.device)])
     explainer = captum.attr.GradientShap(model)
@@ -62,6 +64,7 @@ def smoothgrad(model, x, target, nt_samples: int = 16, stdevs: float = 0.15, see
     """captum NoiseTunnel(Saliency) in SmoothGrad mode; ``stdevs`` in [0,1] pixel units."""
     import captum.attr
 
+    check_positive_int("nt_samples", nt_samples)
     tunnel = captum.attr.NoiseTunnel(captum.attr.Saliency(model))
     return per_image_seeded(lambda image, t: tunnel.attribute(
         image.clone().requires_grad_(True), nt_type="smoothgrad", nt_samples=nt_samples,
@@ -92,6 +95,8 @@ def lime(model, x, target, cell: int = 8, n_samples: int = 200, seed: int = 0, b
     """captum Lime on a grid of ``cell``-pixel super-pixels (zero baseline); one weight per super-pixel."""
     import captum.attr
 
+    for name, value in (("cell", cell), ("n_samples", n_samples), ("batch_size", batch_size)):
+        check_positive_int(name, value)
     explainer = captum.attr.Lime(model)
     segments = grid_segments(x[:1], cell)
     return per_image_seeded(lambda image, t: explainer.attribute(

@@ -12,17 +12,19 @@ The contract every method keeps, checked by the tests for every registered metho
 
 * the model is left as it was: hooks a method adds are removed (also when it raises), its train/eval mode and the
   ``.grad`` of its parameters are restored, and no global random generator is reseeded;
-* seeded stochastic methods (``seed=...``) draw image i's noise from ``core.tensors.image_seeds(x, seed)[i]``, so a
-  batch of N gives the same maps as N calls of one image, and the same seed gives the same maps.
+* seeded stochastic methods (``seed=...``) give the same maps for the same seed, and a batch of N gives the same
+  maps as N calls of one image: each image draws its noise from ``core.tensors.image_seeds(x, seed)[i]`` (the
+  baselines), or every image sees the same sequence seeded by ``seed`` alone (GEG's perturbed models).
 """
 import contextlib
+import inspect
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 from torch import nn
 
-from xai_nb_utils.core.tensors import as_targets
+from xai_nb_utils.core.validate import check_images, check_targets, model_output_on_one
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,33 @@ def model_state_restored(model: nn.Module):
             parameter.grad = grad
 
 
+def check_keywords(spec: MethodSpec, kwargs: dict) -> None:
+    """Keyword arguments the method does not take are an error listing those it does."""
+    parameters = inspect.signature(spec.fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    allowed = [name for name in parameters if name not in ("model", "x", "target")]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(f"saliency method {spec.name!r} takes no argument {', '.join(map(repr, unknown))}; "
+                        f"its arguments are {allowed}")
+
+
 def explain(method: str, model: nn.Module, x: torch.Tensor, target, **kwargs) -> torch.Tensor:
-    """Saliency maps of ``method`` for ``model`` on ``x`` w.r.t. ``target``; see the module docstring."""
+    """Saliency maps of ``method`` for ``model`` on ``x`` w.r.t. ``target``; see the module docstring.
+
+    Bad input is an error before the method runs (core.validate): ``x`` a non-empty float batch (N, C, H, W) in
+    [0, 1] the model accepts, ``target`` an int or one integer class per image within the model's classes, known
+    keyword arguments; a method that returns NaN or infinite values is an error too.
+    """
     spec = method_spec(method)
-    target = as_targets(target, len(x), x.device)
+    check_images(x)
+    check_keywords(spec, kwargs)
     with model_state_restored(model), hooks_removed_afterwards(model):
-        maps = spec.fn(model, x.detach(), target, **kwargs)
-    return maps.detach().to(x.device)
+        num_classes = model_output_on_one(model, x).shape[1]
+        target = check_targets(target, len(x), num_classes, x.device)
+        maps = spec.fn(model, x.detach(), target, **kwargs).detach().to(x.device)
+    if not torch.isfinite(maps).all():
+        raise ValueError(f"saliency method {method!r} returned {int((~torch.isfinite(maps)).sum())} NaN or infinite "
+                         f"values for these images; the model's gradients or the method's settings overflow")
+    return maps

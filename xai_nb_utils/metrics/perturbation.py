@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
 
 from xai_nb_utils.core.params import check_choice
-from xai_nb_utils.core.tensors import as_targets, normalize_maps
+from xai_nb_utils.core.tensors import normalize_maps
+from xai_nb_utils.core.validate import (check_images, check_maps, check_positive_int, check_targets,
+                                       model_output_on_one)
 
 # ----------------------------------------------------------------------------------------------- CO score
 
@@ -48,11 +50,25 @@ def co_score(model, x: torch.Tensor, h: torch.Tensor, target: torch.Tensor, comb
     ``output="logit"`` (paper default) uses raw logits, ``"softmax"`` probabilities. Differentiable in ``h``.
     """
     check_choice("output", output, ("logit", "softmax"))
+    target = checked_inputs(model, x, target)
+    if not isinstance(h, torch.Tensor) or not torch.isfinite(h.detach()).all():
+        raise ValueError("h (the heatmaps) must be a finite tensor of the images' shape")
+    try:
+        torch.broadcast_shapes(h.shape, x.shape)
+    except RuntimeError:
+        raise ValueError(f"h has shape {tuple(h.shape)}, which does not broadcast to the images' {tuple(x.shape)}") from None
     outputs = lambda inputs: model(inputs).softmax(1) if output == "softmax" else model(inputs)
     return co_score_from_outputs(outputs(x), outputs(ax_combine(x, h, combine)), target)
 
 
 # ------------------------------------------------------------------------------------------ shared pieces
+
+
+def checked_inputs(model, x: torch.Tensor, target) -> torch.Tensor:
+    """Validate the images and the model's answer to them; return the targets as a LongTensor (N,)."""
+    check_images(x)
+    num_classes = model_output_on_one(model, x).shape[1]
+    return check_targets(target, len(x), num_classes, x.device)
 
 
 def class_scores(model, x: torch.Tensor, target: torch.Tensor, score: str = "softmax",
@@ -136,7 +152,11 @@ def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, m
     ``mask_space="normalized"`` blends normalised images instead of [0,1] pixels.
     """
     check_choice("mode", mode, ("insertion", "deletion"))
-    target = as_targets(target, len(x), x.device)
+    target = checked_inputs(model, x, target)
+    check_maps(saliency, x)
+    check_positive_int("batch_size", batch_size)
+    if pixels_per_step is not None:
+        check_positive_int("pixels_per_step", pixels_per_step)
     baseline = baseline or ("blur" if mode == "insertion" else "zeros")
     n, _, h, w = x.shape
     total = h * w
@@ -180,7 +200,8 @@ def average_drop_increase_gain(model, x: torch.Tensor, saliency: torch.Tensor, t
     (Opti-CAM eqs. 13-15; softmax probabilities as in the Opti-CAM authors' evaluation code).
     Returns the three means and the per-image ``p`` and ``o``.
     """
-    target = as_targets(target, len(x), x.device)
+    target = checked_inputs(model, x, target)
+    check_maps(saliency, x, allow_smaller=True)
     single = pixel_saliency(saliency, channel_reduce).view(len(x), 1, *saliency.shape[-2:])
     if single.shape[-2:] != x.shape[-2:]:
         single = F.interpolate(single, size=x.shape[-2:], mode="bilinear", align_corners=False)

@@ -39,6 +39,7 @@ class MnistCNN(NormalizedClassifier):
     """The GGIG paper's MNIST CNN: conv 32 5x5, max-pool 2, ReLU, conv 64 5x5, max-pool 2, ReLU, FC 1024 -> 10."""
 
     cam_layer_name = "features.conv2"
+    input_shape = (1, 28, 28)
 
     def __init__(self, num_classes: int = 10):
         super().__init__(mean=[0.1307], std=[0.3081])

@@ -71,8 +71,14 @@ def pretrained_model(arch: str, weights_path: str | Path | None = None, device="
             f"pretrained {arch} weights not found at {' or '.join(map(str, candidates))}. Put the torchvision file "
             f"{weights_filename(arch)} (published at {spec.weights.url}) into {candidates[0].parent}/ "
             f"or pass weights_path=...; nothing is downloaded.")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if isinstance(state, dict) and "state_dict" in state:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # random bytes, text, an empty or truncated file, a pickle of other objects
+        raise ValueError(f"{path} is not a torch weights file ({type(error).__name__}); put the torchvision file "
+                         f"{weights_filename(arch)} there") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict of {arch} weights")
+    if "state_dict" in state:
         state = state["state_dict"]
     net = spec.build(weights=None)
     try:

@@ -123,7 +123,7 @@ def train_classifier(config: TrainConfig, device: str | torch.device = "auto") -
     device = resolve_device(device) if isinstance(device, str) else device
     dataset = load_dataset(config.dataset, config.dataset_kwargs)
     path = cache_dir() / "models" / f"{config.architecture}-{config.dataset}-{config_key(asdict(config))}.pt"
-    saved = cached_torch(path, lambda: _train(config, dataset, device))
+    saved = cached_torch(path, lambda: _train(config, dataset, device), ("state_dict", "history", "test_accuracy"))
     model = build_model(config.architecture, dataset)
     model.load_state_dict(saved["state_dict"])
     model.to(device).eval()

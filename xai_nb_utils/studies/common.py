@@ -115,5 +115,5 @@ def cascading_randomization(model, maps_of, order, seed: int = 0) -> pd.DataFram
             rows.append({"method": label, "randomized up to": order[depth - 1] or "all layers",
                          "SSIM": float(ssim(original, maps[label]).mean()),
                          "rank correlation": float(spearman(original, maps[label]).mean()),
-                         "rank correlation (abs)": float(spearman(original.abs(), maps[label].abs()).mean())})
+                         "rank correlation (abs)": float(spearman(abs(original), abs(maps[label])).mean())})
     return pd.DataFrame(rows)
