@@ -1,5 +1,6 @@
-"""Localization metrics (Opti-CAM Appendix B) on hand-made maps and boxes."""
+"""Localization metrics (Opti-CAM Appendix B) on hand-made maps and boxes, and the study tables built on them."""
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -69,3 +70,49 @@ def test_small_boxes_are_floored_in_saliency_metric_and_constant_maps_are_safe()
     m = localization_metrics(torch.ones(1, 1, H, W), torch.tensor([[0, 0, 1, 1]]), [1.0], [True])
     assert all(np.isfinite(v) for v in m.values())
     assert m["SM"] == pytest.approx(math.log(0.05))  # constant map -> zeros -> empty box -> area floored at 5%
+
+
+# ------------------------------------------- Table A7 of the Opti-CAM study, reused by the tour's pointing game
+
+
+class ConstantClassifier(torch.nn.Module):
+    """Logits (0, log 3) for every image: p(class 1) = 0.75, always predicted."""
+
+    def __init__(self):
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.tensor([0.0, math.log(3.0)]))
+
+    def forward(self, x):
+        return self.logits.expand(len(x), 2)
+
+
+def test_localization_table_rows_and_labels():
+    from xai_nb_utils.studies.opticam_tables import localization_table
+
+    box = (2, 3, 6, 8)
+    maps = {"gradcam": box_map(box), "opticam": box_map((0, 0, 1, 1))}
+    table = localization_table(ConstantClassifier(), torch.zeros(1, 1, H, W), torch.tensor([1]), maps,
+                               torch.tensor([box]))
+    assert table.method.tolist() == ["Grad-CAM", "Opti-CAM"] and table.n_images.tolist() == [1, 1]
+    perfect = table.iloc[0]
+    assert perfect.OM == 0.0 and perfect.EP == 100.0
+    assert perfect.SM == pytest.approx(math.log(0.2) - math.log(0.75))  # the model's p of the true class
+    wrong_class = localization_table(ConstantClassifier(), torch.zeros(1, 1, H, W), torch.tensor([0]), maps,
+                                     torch.tensor([box]), label=str)
+    assert wrong_class.method.tolist() == ["gradcam", "opticam"]
+    assert wrong_class.OM[0] == 100.0 and wrong_class.LE[0] == 0.0  # predicted class 1, not the target 0
+
+
+def test_tour_pointing_game_on_fake_cam_and_a_box_hand_computed():
+    """Fake-CAM is ones but a zero top-left pixel: its maximum is the first other pixel, (0, 1); the box
+    (0, 0, 4, 4) holds 15 of the map's 99 units of mass."""
+    from xai_nb_utils.studies.tour import box_area_percent, pointing_game
+
+    x = torch.zeros(2, 1, H, W)
+    boxes = torch.tensor([[0, 0, 4, 4], [5, 5, 10, 10]])
+    table = pointing_game(ConstantClassifier(), x, torch.tensor([1, 1]), boxes, methods=("fake_cam",))
+    assert list(table.index) == ["fake_cam"] and list(table.columns) == ["SP", "EP"]
+    assert table.loc["fake_cam", "SP"] == 50.0  # inside the first box, outside the second
+    assert table.loc["fake_cam", "EP"] == round(100 * (15 / 99 + 25 / 99) / 2, 1)
+    split = SimpleNamespace(box_masks=lambda: torch.stack([box_map(b)[0].bool() for b in boxes.tolist()]))
+    assert box_area_percent(split, 2) == pytest.approx(100 * (16 + 25) / 200)

@@ -187,13 +187,13 @@ def test_works_inside_no_grad():
     assert (maps[0, 0] - HalfPlaneModel().maps[0]).abs().max() < 0.05
 
 
-# ---------------------------------------------------------------- study helpers of notebook 05
+# ---------------------------------------------------------------- study helpers of notebook 05 (studies.opticam_tables)
 
 
 def test_reproduction_verdict_on_a_hand_made_table():
     import pandas as pd
 
-    from xai_nb_utils.methods.opticam import reproduction_verdict
+    from xai_nb_utils.studies.opticam_tables import reproduction_verdict
 
     table = pd.DataFrame([
         {"method": "Fake-CAM", "AD": 0.5, "AG": 0.5, "AI": 50.0},  # baselines: median AI 47.5
@@ -208,10 +208,82 @@ def test_reproduction_verdict_on_a_hand_made_table():
 
 def test_without_input_normalization_skips_the_normalizer():
     from xai_nb_utils.models.networks import MnistCNN
-    from xai_nb_utils.methods.opticam import without_input_normalization
+    from xai_nb_utils.studies.opticam_tables import without_input_normalization
 
     model = MnistCNN().eval()
     x = torch.rand(2, 1, 28, 28)
     plain = without_input_normalization(model)
     assert torch.allclose(plain(x), model.forward_normalized(x))
     assert torch.allclose(model.normalizer.mean, torch.tensor(0.1307))  # the original is untouched
+
+
+def test_table1_time_is_seconds_per_batch_of_8(monkeypatch):
+    """timed_maps reports seconds per image; Table 1's column is 8 times that, whatever the number of images."""
+    from xai_nb_utils.studies import opticam_tables as study
+    from xai_nb_utils.studies.common import TimedMaps
+
+    monkeypatch.setattr(study, "timed_maps", lambda method, model, x, *args, **kwargs:
+                        TimedMaps(torch.ones(len(x), 1, SIZE, SIZE), 0.25))
+    table, maps = study.compare_methods(HalfPlaneModel(), torch.ones(3, 1, SIZE, SIZE), torch.zeros(3, dtype=torch.long),
+                                        methods=("fake_cam", "scorecam"), n_costly=2)
+    assert study.TIME_COLUMN == "T (s / 8 images)"
+    assert table[study.TIME_COLUMN].tolist() == [2.0, 2.0]
+    assert table.method.tolist() == ["Fake-CAM", "Score-CAM"] and table.n_images.tolist() == [3, 2]
+    assert len(maps["scorecam"]) == 2
+    assert study.seconds_per_batch(table) == {"Fake-CAM": 2.0, "Score-CAM": 2.0}
+
+
+def test_table_maps_are_channel_summed_and_range_normalized():
+    """The maps every table scores: a signed 3-channel map is summed over channels (not abs-summed), then
+    min-max scaled. Input x gradient of a linear model on a ones image is its weights."""
+    from xai_nb_utils.studies.opticam_tables import unit_maps
+
+    values = torch.arange(4.0).view(2, 2)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 2, bias=False))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.stack([torch.stack([values, -3 * values, values]).flatten(), torch.zeros(12)]))
+    maps = unit_maps("input_x_gradient", model, torch.ones(9, 3, 2, 2), torch.zeros(9, dtype=torch.long)).maps
+    assert maps.shape == (9, 1, 2, 2)
+    assert torch.allclose(maps[0].flatten(), torch.tensor([1.0, 2 / 3, 1 / 3, 0.0]))  # sum = -values
+
+
+def test_opticam_rank_excludes_fake_cam():
+    import pandas as pd
+
+    from xai_nb_utils.studies.opticam_tables import opticam_rank
+
+    table3 = pd.DataFrame([{"method": "Fake-CAM", "I": 99.0, "D": 1.0}, {"method": "Grad-CAM", "I": 60.0, "D": 10.0},
+                           {"method": "Score-CAM", "I": 40.0, "D": 30.0}, {"method": "Opti-CAM", "I": 50.0, "D": 20.0}])
+    assert opticam_rank(table3) == {"insertion": 2, "deletion": 2, "of": 3}
+
+
+def test_sanity_check_rows_come_in_one_block_per_method():
+    from xai_nb_utils.models.networks import MnistCNN
+    from xai_nb_utils.studies.common import randomization_order
+    from xai_nb_utils.studies.opticam_tables import sanity_check_table
+
+    torch.manual_seed(0)
+    model = MnistCNN().eval()
+    x, y = torch.rand(2, 1, 28, 28), torch.tensor([3, 7])
+    table = sanity_check_table(model, x, y, methods=("gradcam", "fake_cam"), method_kwargs={})
+    order = randomization_order(model)
+    assert table.method.tolist() == ["Grad-CAM"] * len(order) + ["Fake-CAM"] * len(order)
+    assert table["randomized up to"].tolist() == order * 2
+    fake = table[table.method == "Fake-CAM"]
+    assert (fake.SSIM > 0.999).all()  # Fake-CAM ignores the weights: every randomisation leaves it as it was
+
+
+def test_misclassified_and_accuracy():
+    from types import SimpleNamespace
+
+    from xai_nb_utils.studies.opticam_tables import accuracy, misclassified
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(2, 2, bias=False))
+    with torch.no_grad():
+        model[1].weight.copy_(torch.eye(2))  # predicts the larger input
+    x = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    y = torch.tensor([1, 1, 0, 0])  # images 0 and 3 are misclassified
+    wrong_x, wrong_y = misclassified(model, SimpleNamespace(x=x, y=y), 5)
+    assert torch.equal(wrong_x, x[[0, 3]]) and wrong_y.tolist() == [1, 0]
+    assert torch.equal(misclassified(model, SimpleNamespace(x=x, y=y), 1)[0], x[[0]])
+    assert accuracy(model, x, y) == 0.5

@@ -15,6 +15,9 @@ def check_results(results: dict) -> None:
     assert all(skill[name] > 0.5 for name in ("mnist_cnn", *TABULAR_MODELS)), skill
     assert {row["dataset"] for row in records["datasets"]} >= {"mnist", "digit_scenes", "digit_scenes_marker"}
     assert 0 <= records["test_accuracy_scene_cnn_under"] <= 1
+    # the under-trained variant, as the notebook describes it: two fifths of the epochs (at least one)
+    scene_epochs = {row["variant"]: row["epochs"] for row in records["models"] if row["model"] == "scene_cnn"}
+    assert scene_epochs["under"] == max(1, 2 * scene_epochs["well"] // 5), scene_epochs
     assert records["n_methods"] >= 17  # 10 captum + 7 pytorch-grad-cam baselines at least, plus references
     pointing = {row["method"]: row for row in records["pointing_game"]}
     assert all(0 <= row[key] <= 100 for row in pointing.values() for key in ("SP", "EP"))

@@ -1,0 +1,443 @@
+"""The study of notebook 05 (Opti-CAM, Zhang et al., CVIU 2024): the paper's tables as data, the two model / image
+systems, the table builders (Tables 1, 3, 5, 6, A7, A9, A12-A14, Figures A4, A5, Appendices G and H) and figures.
+
+The method itself (eqs. 8-10, 16-19, A1, A2) is :mod:`xai_nb_utils.methods.opticam`.
+"""
+import copy
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from xai_nb_utils.core.tensors import predicted_classes
+from xai_nb_utils.data.embedded import boxes_to_masks
+from xai_nb_utils.data.external import load_imagenet_val
+from xai_nb_utils.methods.opticam import NORMALIZATIONS, optimize_opticam
+from xai_nb_utils.metrics.localization import localization_metrics
+from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, insertion_deletion
+from xai_nb_utils.models.pretrained import pretrained_model
+from xai_nb_utils.models.training import trained_model
+from xai_nb_utils.studies.common import System, cascading_randomization, method_label, randomization_order, timed_maps
+
+#: the methods of the paper's Table 1, in its order (registry names)
+TABLE1_METHODS = ("fake_cam", "gradcam", "gradcam_pp", "scorecam", "ablationcam", "xgradcam", "layercam", "hirescam",
+                  "lime", "gradient_shap", "opticam")
+#: Table A14's methods (Appendix H)
+TABLE_A14_METHODS = ("fake_cam", "gradcam", "gradcam_pp", "scorecam", "ablationcam", "xgradcam", "layercam", "opticam")
+#: Table A9's methods, and Figure A4's
+CLASS_CHOICE_METHODS = ("gradcam", "gradcam_pp", "scorecam", "opticam")
+SELECTIVITY_METHODS = ("gradcam", "gradcam_pp", "xgradcam", "layercam", "opticam")
+COSTLY_METHODS = ("scorecam", "ablationcam", "lime")  # one forward pass per channel / per perturbation sample
+SCORES = ("AD", "AG", "AI")
+BATCH_SIZE = 8  # the paper times batches of 8 images
+TIME_COLUMN = f"T (s / {BATCH_SIZE} images)"
+#: Tables 6 and A12: every objective x normalization of the paper's ablations
+OBJECTIVE_VARIANTS = ([dict(objective=o, normalization=n) for n in NORMALIZATIONS for o in ("mask", "diff")]
+                      + [dict(objective=o, normalization="range") for o in ("iomask", "iodiff")])
+LEARNING_RATES = (0.01, 0.1, 1.0)  # Figure A5
+
+# The paper's numbers, for context only (ImageNet validation set, 224x224 images), copied from the paper.
+# Table 1 (CNNs): AD, AG, AI in %, T = seconds per batch of 8 images on the authors' GPU.
+PAPER_TABLE1 = {network: {method: dict(zip(("AD", "AG", "AI", TIME_COLUMN), values))
+                          for method, values in rows.items()} for network, rows in {
+    "ResNet50": {"Fake-CAM": (0.8, 1.6, 46.0, 0.00), "Grad-CAM": (12.2, 17.6, 44.4, 0.03),
+                 "Grad-CAM++": (12.9, 16.0, 42.1, 0.03), "Score-CAM": (8.6, 26.6, 56.7, 15.22),
+                 "Ablation-CAM": (12.5, 16.4, 42.8, 18.26), "XGrad-CAM": (12.2, 17.6, 44.4, 0.03),
+                 "Layer-CAM": (15.6, 15.0, 38.8, 0.08), "HiRes-CAM": (12.2, 17.6, 44.4, 0.03),
+                 "LIME": (66.7, 3.1, 10.2, 0.63), "GradientShap": (96.8, 0.1, 1.3, 0.87),
+                 "Opti-CAM": (1.5, 68.8, 92.8, 4.15)},
+    "VGG16": {"Fake-CAM": (0.5, 0.6, 42.6, 0.00), "Grad-CAM": (14.2, 14.7, 40.6, 0.02),
+              "Grad-CAM++": (17.1, 10.2, 33.4, 0.02), "Score-CAM": (13.5, 15.6, 41.7, 3.11),
+              "Ablation-CAM": (15.5, 12.6, 36.9, 2.98), "XGrad-CAM": (13.8, 14.8, 41.2, 0.02),
+              "Layer-CAM": (48.9, 3.1, 13.5, 0.07), "HiRes-CAM": (15.8, 13.2, 37.8, 0.02),
+              "LIME": (62.7, 2.9, 11.1, 0.67), "GradientShap": (94.0, 0.1, 2.9, 0.60),
+              "Opti-CAM": (1.3, 71.2, 92.7, 3.94)}}.items()}
+
+# Table 3: insertion (I) / deletion (D) AUC in %.
+PAPER_TABLE3 = {network: {method: dict(zip(("I", "D"), values)) for method, values in rows.items()}
+                for network, rows in {
+    "ResNet50": {"Fake-CAM": (50.7, 28.1), "Grad-CAM": (66.3, 14.7), "Grad-CAM++": (66.0, 14.7),
+                 "Score-CAM": (65.7, 16.3), "XGrad-CAM": (66.3, 14.7), "Layer-CAM": (67.0, 14.2),
+                 "Ablation-CAM": (65.9, 14.6), "LIME": (60.0, 15.3), "GradientShap": (58.5, 6.3),
+                 "Opti-CAM": (62.0, 19.7)},
+    "VGG16": {"Fake-CAM": (46.1, 26.9), "Grad-CAM": (64.1, 11.6), "Grad-CAM++": (62.9, 12.2),
+              "Score-CAM": (62.5, 12.1), "XGrad-CAM": (64.1, 11.7), "Layer-CAM": (58.3, 6.4),
+              "Ablation-CAM": (63.8, 11.4), "LIME": (56.6, 14.8), "GradientShap": (43.4, 5.2),
+              "Opti-CAM": (59.2, 11.0)}}.items()}
+
+# Table 5 (VGG16): AD / AG / AI of S, B ∩ S and S \ B; the box rows have S only.
+PAPER_TABLE5 = {"VGG16": {
+    "S := B": {"AD S": 67.2, "AG S": 2.3, "AI S": 9.2}, "S := I \\ B": {"AD S": 44.0, "AG S": 2.8, "AI S": 16.3},
+    **{method: dict(zip([f"{score} {region}" for score in SCORES for region in ("S", "B ∩ S", "S \\ B")], values))
+       for method, values in {
+           "Fake-CAM": (0.5, 67.2, 44.1, 0.7, 2.3, 2.8, 42.0, 9.2, 18.9),
+           "Grad-CAM": (15.0, 72.6, 52.1, 15.3, 1.8, 6.0, 40.4, 8.4, 19.4),
+           "Grad-CAM++": (16.5, 72.9, 53.1, 10.6, 1.6, 4.1, 35.2, 7.3, 17.1),
+           "Score-CAM": (12.5, 71.5, 50.5, 16.1, 2.2, 6.3, 42.5, 8.6, 20.8),
+           "Ablation-CAM": (15.1, 72.8, 52.1, 13.5, 1.7, 5.6, 39.9, 7.8, 19.0),
+           "XGrad-CAM": (14.3, 72.6, 51.4, 15.1, 1.8, 6.0, 42.1, 8.0, 20.1),
+           "Layer-CAM": (49.2, 84.2, 74.4, 2.7, 0.4, 1.2, 12.7, 4.4, 7.3),
+           "Opti-CAM": (1.4, 62.5, 34.8, 66.3, 8.7, 25.8, 92.5, 18.6, 47.1)}.items()}}}
+
+# Tables 6 and A12 (VGG16; A12 with range normalization and 50 iterations): objective x normalization.
+PAPER_TABLE6 = {"VGG16": {(objective, normalization): dict(zip(SCORES, values)) for objective, normalization, values in (
+    ("mask", "range", (1.4, 66.3, 92.5)), ("diff", "range", (7.1, 18.5, 54.9)),
+    ("mask", "max", (1.6, 66.2, 90.3)), ("diff", "max", (6.8, 17.8, 54.5)),
+    ("mask", "sigmoid", (5.0, 18.3, 57.5)), ("diff", "sigmoid", (6.5, 10.0, 45.3)),
+    ("iomask", "range", (0.2, 5.5, 99.7)), ("iodiff", "range", (25.9, 7.6, 42.6)))}}
+
+# Table A7 (VGG16): localization metrics, % except SM.
+PAPER_TABLE_A7 = {"VGG16": {method: dict(zip(("OM", "LE", "F1", "BA", "SP", "EP", "SM"), values))
+                            for method, values in {
+    "Fake-CAM": (64.7, 54.0, 57.7, 47.9, 99.8, 28.5, 1.07), "Grad-CAM": (71.1, 62.3, 42.0, 54.2, 64.8, 32.0, 1.39),
+    "Grad-CAM++": (70.8, 61.9, 44.3, 55.2, 66.2, 32.3, 1.38), "Score-CAM": (71.2, 62.5, 45.3, 58.5, 68.2, 33.4, 1.40),
+    "Ablation-CAM": (71.3, 62.6, 43.2, 56.2, 65.7, 32.7, 1.39), "XGrad-CAM": (70.8, 62.0, 41.9, 53.5, 64.4, 31.6, 1.41),
+    "Layer-CAM": (70.5, 61.5, 28.0, 54.7, 65.0, 32.4, 1.45), "Opti-CAM": (69.1, 59.9, 44.1, 51.2, 61.4, 30.7, 1.34)}.items()}}
+
+# Table A9 (ResNet50): AD / AG / AI of the ground truth for maps explaining other classes.
+PAPER_TABLE_A9 = {"ResNet50": {(method, case): dict(zip(SCORES, values)) for method, cases in {
+    "Grad-CAM": ((12.2, 17.6, 44.4), (16.54, 16.2, 39.1), (96.26, 0.0, 2.2), (96.28, 0.0, 2.2), (37.84, 5.4, 40.1)),
+    "Grad-CAM++": ((12.9, 16.0, 42.1), (15.81, 15.2, 38.8), (17.08, 11.9, 34.8), (17.18, 11.8, 34.5),
+                   (34.49, 5.5, 42.4)),
+    "Score-CAM": ((8.6, 26.6, 56.7), (10.07, 26.9, 52.3), (26.16, 8.4, 23.3), (28.29, 7.4, 22.1), (36.82, 5.1, 38.8)),
+    "Opti-CAM": ((1.5, 68.8, 92.8), (12.01, 60.1, 78.3), (28.45, 5.8, 18.8), (29.17, 5.5, 18.1), (64.45, 2.2, 16.2)),
+}.items() for case, values in zip(("ground truth", "most probable", "second", "least",
+                                   "most probable (misclassified)"), cases)}}
+
+# Table A14 (ResNet50, no input normalization): AD, AG, AI.
+PAPER_TABLE_A14 = {"ResNet50": {method: dict(zip(SCORES, values)) for method, values in {
+    "Fake-CAM": (0.9, 0.7, 47.4), "Grad-CAM": (36.4, 5.5, 27.0), "Grad-CAM++": (37.6, 4.9, 24.0),
+    "Score-CAM": (28.8, 8.8, 33.6), "Ablation-CAM": (36.6, 5.1, 25.6), "XGrad-CAM": (36.4, 5.5, 27.0),
+    "Layer-CAM": (42.6, 4.2, 19.2), "Opti-CAM": (2.0, 49.4, 91.2)}.items()}}
+
+
+# ------------------------------------------------------------------------------------ the models and images
+
+
+def accuracy(model, x: torch.Tensor, y: torch.Tensor) -> float:
+    """The share of ``x`` the model classifies as ``y``."""
+    return float((predicted_classes(model, x) == y).float().mean())
+
+
+def systems(profile: str, n_images: dict, seed: int = 0, device="cpu") -> dict:
+    """The two systems of notebook 05, keyed ``"scenes"`` (with boxes) and ``"digits"``, each with the first
+    ``n_images[key]`` images. ``extra["paper_network"]`` names the paper's network shown beside ours and
+    ``extra["pool"]`` the split where misclassified images are looked for (the whole test split when embedded,
+    the images themselves on ``paper``). ``accuracy`` is the test accuracy (embedded) or that on the images.
+
+    Embedded profiles: the foundation's SceneCNN on DigitScenes test images (beside the paper's VGG16, the
+    network of its box and localization tables) and MnistCNN on MNIST test images (beside ResNet50).
+    ``paper``: ImageNet validation images with boxes (:func:`external.load_imagenet_val`, the same random
+    images for both) and the pretrained VGG16 / ResNet50 (:func:`pretrained.pretrained_model`); a missing folder
+    or weights file raises an error naming what to put where.
+    """
+    def system(name, model, pool, n, classes, network, test_accuracy=None):
+        images = pool.head(n)
+        x, y = images.x.to(device), images.y.to(device)
+        return System(name, model, x, y, classes, accuracy(model, x, y) if test_accuracy is None else test_accuracy,
+                      images.boxes, extra={"paper_network": network, "pool": pool})
+
+    if profile == "paper":
+        split = load_imagenet_val(n=max(n_images.values()), seed=seed)
+        return {key: system(f"ImageNet / {network}", pretrained_model(arch, device=device), split.head(n_images[key]),
+                            n_images[key], split.classes, network)
+                for key, arch, network in (("scenes", "vgg16", "VGG16"), ("digits", "resnet50", "ResNet50"))}
+    sets = {}
+    for key, preset, name, network in (("scenes", "scene_cnn", "DigitScenes / SceneCNN", "VGG16"),
+                                       ("digits", "mnist_cnn", "MNIST / MnistCNN", "ResNet50")):
+        trained = trained_model(preset, profile=profile, seed=seed, device=device)
+        sets[key] = system(name, trained.model, trained.dataset.test, n_images[key], trained.dataset.classes, network,
+                           trained.test_accuracy)
+    return sets
+
+
+def box_masks(system: System) -> torch.Tensor:
+    """Boolean (N, 1, H, W) masks of the system's object boxes."""
+    return boxes_to_masks(system.boxes, system.x.shape[-2:])
+
+
+def misclassified(model, pool, n: int):
+    """The first ``n`` images of ``pool`` (a split) the model gets wrong: (x, y) on the model's device."""
+    device = next(model.parameters()).device
+    x, y = pool.x.to(device), pool.y.to(device)
+    index = (predicted_classes(model, x) != y).nonzero().flatten()[:n]
+    return x[index], y[index]
+
+
+@torch.no_grad()
+def model_context(system: System) -> dict:
+    """How confident the model is on the clean images (AG divides by 1 - p, AI needs o > p) and what it predicts
+    for an all-black image (what masking most of an image pushes it towards)."""
+    p = system.model(system.x).softmax(1).gather(1, system.y.view(-1, 1)).squeeze(1)
+    black = system.model(torch.zeros_like(system.x[:1])).softmax(1)[0]
+    return {"mean p": p.mean().item(), "share p > 0.99": (p > 0.99).float().mean().item(),
+            "black image class": system.classes[int(black.argmax())], "black image p": black.max().item(),
+            "share of images with that label": (system.y == black.argmax()).float().mean().item()}
+
+
+# ------------------------------------------------------------------------------------------- the tables
+
+
+def unit_maps(method, model, x, target, **kwargs):
+    """:func:`studies.common.timed_maps` in batches of 8, as every table of this study scores maps: maps with one
+    channel per input channel summed over channels (signed), then range-normalized to [0, 1] per image
+    (constant maps -> ones)."""
+    return timed_maps(method, model, x, target, BATCH_SIZE, channels="sum", normalization="range", **kwargs)
+
+
+def drop_gain_increase(model, x, target, maps, map_normalization="range") -> dict:
+    """AD, AG, AI (%) of ``maps`` on the first ``len(maps)`` images (:func:`metrics.average_drop_increase_gain`,
+    softmax of ``target``, masking in pixel space)."""
+    n = len(maps)
+    scores = average_drop_increase_gain(model, x[:n], maps, target[:n], map_normalization=map_normalization)
+    return {key: scores[key] for key in SCORES}
+
+
+def compare_methods(model, x, target, methods=TABLE1_METHODS, n_costly=None, method_kwargs=None):
+    """Table 1: AD/AG/AI and seconds per batch of 8 images (8 x the seconds per image) for each method; also
+    returns the maps. Methods in :data:`COSTLY_METHODS` run on the first ``n_costly`` images only (column
+    ``n_images``)."""
+    method_kwargs = method_kwargs or {}
+    rows, maps = [], {}
+    for method in tqdm(methods, desc="methods"):
+        n = min(len(x), n_costly) if n_costly and method in COSTLY_METHODS else len(x)
+        timed = unit_maps(method, model, x[:n], target[:n], **method_kwargs.get(method, {}))
+        maps[method] = timed.maps
+        rows.append({"method": method_label(method), "n_images": n, **drop_gain_increase(model, x, target, timed.maps),
+                     TIME_COLUMN: BATCH_SIZE * timed.seconds_per_image})
+    return pd.DataFrame(rows), maps
+
+
+def beside_paper(ours: pd.DataFrame, paper: dict, network: str, keys=("method",)) -> pd.DataFrame:
+    """``ours`` with the paper's numbers for ``network`` in extra columns ``paper <column>``, matched on ``keys``
+    (a paper entry's name is a tuple when there are several keys)."""
+    keys = list(keys)
+    rows = [{**dict(zip(keys, name if isinstance(name, tuple) else (name,))),
+             **{f"paper {column}": value for column, value in values.items()}}
+            for name, values in paper[network].items()]
+    return ours.merge(pd.DataFrame(rows), on=keys, how="left")
+
+
+def reproduction_verdict(table: pd.DataFrame) -> dict:
+    """Does Table 1's headline reproduce? (``table`` from :func:`compare_methods`.)
+
+    * ``opticam_best_ad_ag``: Opti-CAM has the lowest AD and the highest AG of all methods but Fake-CAM.
+    * ``fake_cam_ad_ai_loophole``: Fake-CAM's AD is below every baseline's (all methods but Opti-CAM and itself)
+      and its AI is above the baselines' median AI.
+    * ``ag_exposes_fake_cam``: Fake-CAM's AG is below the baselines' median AG.
+    """
+    indexed = table.set_index("method")
+    fake, opti = indexed.loc["Fake-CAM"], indexed.loc["Opti-CAM"]
+    real = indexed.drop(index="Fake-CAM")
+    baselines = real.drop(index="Opti-CAM")
+    return {"opticam_best_ad_ag": bool(opti.AD <= real.AD.min() and opti.AG >= real.AG.max()),
+            "fake_cam_ad_ai_loophole": bool(fake.AD < baselines.AD.min() and fake.AI > baselines.AI.median()),
+            "ag_exposes_fake_cam": bool(fake.AG < baselines.AG.median())}
+
+
+def seconds_per_batch(table: pd.DataFrame) -> dict:
+    """Method -> seconds per batch of 8 images, from :func:`compare_methods`'s table."""
+    return table.set_index("method")[TIME_COLUMN].to_dict()
+
+
+def maps_in_unit_range(*maps: dict) -> bool:
+    """Whether every map of these ``{method: maps}`` dicts is finite and in [0, 1]."""
+    return all(bool(torch.isfinite(m).all()) and m.min() >= 0 and m.max() <= 1
+               for method_maps in maps for m in method_maps.values())
+
+
+def insertion_deletion_table(model, x, target, maps: dict, pixels_per_step=None) -> pd.DataFrame:
+    """Table 3: insertion and deletion AUC (x 100) with :func:`metrics.insertion_deletion`'s RISE defaults
+    (deletion to black, insertion from a blur, softmax of ``target``)."""
+    rows = []
+    for method, method_map in tqdm(maps.items(), desc="insertion/deletion"):
+        n = len(method_map)
+        auc = {mode: 100 * insertion_deletion(model, x[:n], method_map, target[:n], mode=mode,
+                                              pixels_per_step=pixels_per_step).auc.mean()
+               for mode in ("insertion", "deletion")}
+        rows.append({"method": method_label(method), "n_images": n, "I": auc["insertion"], "D": auc["deletion"]})
+    return pd.DataFrame(rows)
+
+
+def opticam_rank(table3: pd.DataFrame) -> dict:
+    """Opti-CAM's rank on insertion (higher is better) and deletion (lower is better) among the methods of
+    Table 3 but Fake-CAM."""
+    ranked = table3[table3.method != "Fake-CAM"]
+    opti = table3.set_index("method").loc["Opti-CAM"]
+    return {"insertion": int((ranked.I > opti.I).sum()) + 1, "deletion": int((ranked.D < opti.D).sum()) + 1,
+            "of": len(ranked)}
+
+
+def variant_table(model, x, target, variants: list, **common) -> pd.DataFrame:
+    """AD/AG/AI of Opti-CAM variants (Tables 6, A12, A13): each variant is a dict of :func:`optimize_opticam`
+    keyword arguments, reported in the row. The maps are evaluated as produced (``map_normalization="none"``),
+    so the normalization under study is also the one the metrics see."""
+    rows = []
+    for variant in tqdm(variants, desc="Opti-CAM variants"):
+        maps = optimize_opticam(model, x, target, **{**common, **variant}).maps
+        rows.append({**variant, **drop_gain_increase(model, x, target, maps, map_normalization="none")})
+    return pd.DataFrame(rows)
+
+
+def candidate_layers(model) -> list:
+    """Layers for the layer ablation (Table A13): the model's stages when it names them, else its convolutions."""
+    return list(getattr(model, "stage_names", None) or
+                [name for name, module in model.named_modules() if isinstance(module, torch.nn.Conv2d)])
+
+
+def iteration_grid(max_iter: int) -> list:
+    """Figure A5's iteration counts up to ``max_iter`` (always including it)."""
+    return sorted({t for t in (1, 2, 5, 10, 20, 50, 100, max_iter) if t <= max_iter})
+
+
+def convergence_table(model, x, target, learning_rates, iterations, **common) -> pd.DataFrame:
+    """Figure A5: AD/AG/AI after each number of ``iterations`` for each learning rate (one run per rate)."""
+    rows = []
+    for lr in tqdm(learning_rates, desc="learning rates"):
+        result = optimize_opticam(model, x, target, lr=lr, max_iter=max(iterations), snapshot_iters=iterations,
+                                  **common)
+        rows += [{"lr": lr, "iterations": t, **drop_gain_increase(model, x, target, result.snapshots[t], "none")}
+                 for t in iterations]
+    return pd.DataFrame(rows)
+
+
+def selectivity_table(model, x, target, maps: dict, alphas) -> pd.DataFrame:
+    """Figure A4: AD/AG/AI when the [0, 1] maps are raised element-wise to ``alpha`` (pixel order kept)."""
+    return pd.DataFrame([{"method": method_label(method), "alpha": alpha,
+                          **drop_gain_increase(model, x, target, method_map ** alpha, "none")}
+                         for method, method_map in maps.items() for alpha in alphas])
+
+
+@torch.no_grad()
+def ranked_classes(model, x) -> dict:
+    """Targets by rank of the model's probability: most probable, second most probable, least probable."""
+    order = model(x).argsort(dim=1, descending=True)
+    return {"most probable": order[:, 0], "second": order[:, 1], "least": order[:, -1]}
+
+
+def class_choice_table(model, x, y, methods, x_misclassified=None, y_misclassified=None,
+                       method_kwargs=None) -> pd.DataFrame:
+    """Table A9: maps for the ground truth, the most / second / least probable class (and for the most probable
+    class of misclassified images), always scored by AD/AG/AI of the ground-truth class."""
+    targets = {"ground truth": y, **ranked_classes(model, x)}
+    method_kwargs = method_kwargs or {}
+    rows = []
+    for method in tqdm(methods, desc="target classes"):
+        cases = [(name, x, t, y) for name, t in targets.items()]
+        if x_misclassified is not None and len(x_misclassified):
+            cases.append(("most probable (misclassified)", x_misclassified,
+                          ranked_classes(model, x_misclassified)["most probable"], y_misclassified))
+        for name, images, explained, truth in cases:
+            maps = unit_maps(method, model, images, explained, **method_kwargs.get(method, {})).maps
+            rows.append({"method": method_label(method), "explained class": name, "n_images": len(images),
+                         **drop_gain_increase(model, images, truth, maps)})
+    return pd.DataFrame(rows)
+
+
+def box_study_table(model, x, target, maps: dict, box_masks: torch.Tensor) -> pd.DataFrame:
+    """Table 5: the box B and its complement I \\ B as saliency maps, and each map S, B ∩ S = S * B and
+    S \\ B = S * (1 - B), by AD/AG/AI (maps in [0, 1] used as they are); one row per map, columns
+    ``<score> <region>``."""
+    box = box_masks.to(x.device, torch.float32)
+
+    def scores(region_maps: dict) -> dict:
+        return {f"{score} {region}": value for region, masked in region_maps.items()
+                for score, value in drop_gain_increase(model, x, target, masked, "none").items()}
+
+    rows = [{"method": "S := B", **scores({"S": box})}, {"method": "S := I \\ B", **scores({"S": 1 - box})}]
+    for method, method_map in maps.items():
+        inside = box[:len(method_map)]
+        rows.append({"method": method_label(method), "n_images": len(method_map),
+                     **scores({"S": method_map, "B ∩ S": method_map * inside, "S \\ B": method_map * (1 - inside)})})
+    return pd.DataFrame(rows)
+
+
+def in_paper_table5(maps: dict) -> dict:
+    """The maps of the methods the paper's Table 5 has."""
+    return {method: m for method, m in maps.items() if method_label(method) in PAPER_TABLE5["VGG16"]}
+
+
+@torch.no_grad()
+def localization_table(model, x, target, maps: dict, boxes, label=method_label) -> pd.DataFrame:
+    """Table A7: the Appendix B localization metrics (:mod:`metrics.localization`) of each method's maps, one
+    row per entry of ``maps`` named by ``label(key)`` in column ``method``."""
+    probabilities = model(x).softmax(dim=1)
+    target = target.to(probabilities.device)
+    true_prob = probabilities.gather(1, target.view(-1, 1)).squeeze(1)
+    correct = probabilities.argmax(dim=1) == target
+    rows = []
+    for method, method_map in maps.items():
+        n = len(method_map)
+        rows.append({"method": label(method), "n_images": n,
+                     **localization_metrics(method_map, boxes[:n], true_prob[:n], correct[:n])})
+    return pd.DataFrame(rows)
+
+
+def without_input_normalization(model):
+    """Appendix H: a copy of ``model`` fed [0, 1] images without its input normalization (mean 0, std 1)."""
+    copied = copy.deepcopy(model)
+    copied.normalizer.mean.zero_()
+    copied.normalizer.std.fill_(1.0)
+    return copied
+
+
+def sanity_check_table(model, x, target, methods=("opticam", "gradcam"), seed=0, method_kwargs=None) -> pd.DataFrame:
+    """Appendix G: :func:`studies.common.cascading_randomization` of ``model`` along
+    :func:`studies.common.randomization_order` (top layer first) for the maps of :func:`unit_maps`; one block of
+    rows per method, in the order of ``methods``. Low similarity = the method is sensitive to the parameters
+    (passes)."""
+    method_kwargs = method_kwargs or {}
+
+    def maps_of(network):
+        return {method_label(method): unit_maps(method, network, x, target, **method_kwargs.get(method, {})).maps
+                for method in methods}
+
+    table = cascading_randomization(model, maps_of, randomization_order(model), seed=seed)
+    position = {method_label(method): i for i, method in enumerate(methods)}
+    return table.sort_values("method", key=lambda column: column.map(position), kind="stable", ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------------ figures
+
+
+@torch.no_grad()
+def draw_masked_images(model, x, maps: dict, index: int, target: int, classes):
+    """Widget figure: for one image, each method's map, the image masked by it, and the masked image's
+    probability of ``target`` (and its top class)."""
+    import matplotlib.pyplot as plt
+
+    from xai_nb_utils.viz.plotting import overlay, to_image
+
+    names = [name for name in maps if index < len(maps[name])]
+    fig, axes = plt.subplots(2, len(names) + 1, figsize=(1.9 * (len(names) + 1), 4.2), squeeze=False)
+    image = x[index:index + 1]
+    probability = model(image).softmax(1)[0]
+    overlay(axes[0, 0], image[0], title=f"p({classes[target]}) = {probability[target]:.2f}")
+    axes[1, 0].axis("off")
+    for j, name in enumerate(names, start=1):
+        mask = maps[name][index:index + 1].to(x.device)
+        masked_probability = model(image * mask).softmax(1)[0]
+        overlay(axes[0, j], image[0], mask[0], title=method_label(name))
+        shown = to_image((image * mask)[0])
+        axes[1, j].imshow(shown, cmap="gray" if shown.ndim == 2 else None, vmin=0, vmax=1)
+        axes[1, j].set_title(f"p = {masked_probability[target]:.2f}, top {classes[int(masked_probability.argmax())]}",
+                             fontsize=8)
+        axes[1, j].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_scores(table: pd.DataFrame, x: str, hue: str, logx: bool = False):
+    """AD, AG and AI against column ``x``, one line per value of ``hue`` (Figures A4 and A5)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    for ax, score in zip(axes, SCORES):
+        for name, group in table.groupby(hue, sort=False):
+            ax.plot(group[x], group[score], marker="o", markersize=3, label=str(name))
+        ax.set(xlabel=x, ylabel=f"{score} (%)", title=f"{score} ({'lower' if score == 'AD' else 'higher'} is better)")
+        if logx:
+            ax.set_xscale("log")
+    axes[-1].legend(title=hue, fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
