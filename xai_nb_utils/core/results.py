@@ -44,7 +44,7 @@ class Recorder:
 
     def __init__(self, notebook: str, **meta: Any):
         self.path = Path(reports_dir()) / "results" / f"{notebook}.json"
-        self.data = {"notebook": notebook, **meta, "records": {}, "claims": []}
+        self.data = {"notebook": notebook, **meta, "records": {}, "claims": [], "paper_claims": []}
         self._save()
 
     def record(self, key: str, value: Any) -> Any:
@@ -62,6 +62,21 @@ class Recorder:
         status = "holds" if passed else "DOES NOT HOLD"
         print(f"[claim] {name}: {status}" + (f" ({detail})" if detail else ""))
         return bool(passed)
+
+    def paper_claim(self, paper: str, claim_id: str, claim: str, evidence, labels=("a", "b"),
+                    paper_value: str | None = None) -> str:
+        """Record one of the paper's claims with the evidence that decides it (``metrics.statistics.Evidence``):
+        the paper, where it makes the claim (table / figure), the claim in one sentence, the paper's number as
+        text when it gives one (shown labelled as the paper's), our means, n, the effect with its CI, the
+        verdict. Prints and returns the sentence that states the outcome."""
+        ours = evidence.sentence(*labels)
+        entry = {"paper": paper, "claim_id": claim_id, "claim": claim, "paper_value": paper_value,
+                 "labels": list(labels), "ours": ours, **to_jsonable(evidence.as_dict())}
+        self.data["paper_claims"] = [c for c in self.data["paper_claims"]
+                                     if (c["paper"], c["claim_id"]) != (paper, claim_id)] + [entry]
+        self._save()
+        print(f"[paper claim] {paper} {claim_id}: {claim} -> {ours}")
+        return ours
 
     def _save(self) -> None:
         atomic_write_bytes(self.path, json.dumps(self.data, indent=1).encode())
