@@ -1,4 +1,5 @@
-"""GAX module: AX heatmaps, CO-score gap statistics and the GAX generator on models whose numbers are derivable."""
+"""GAX paper: AX heatmaps and scores, CO-score gap statistics and the GAX generator on models whose numbers are
+derivable."""
 import numpy as np
 import pytest
 import torch
@@ -6,6 +7,8 @@ from torch import nn
 
 from xai_nb_utils.methods import gax as G
 from xai_nb_utils.methods.registry import explain
+from xai_nb_utils.metrics import error_detection as E
+from xai_nb_utils.studies import gax_systems as S
 
 
 def linear_model(weight: torch.Tensor) -> nn.Module:
@@ -41,7 +44,7 @@ def test_normalize_max_abs_is_global_per_sample():
 def test_ax_input_x_gradient_co_matches_hand_computation(setup):
     model, weight, x = setup
     labels = torch.tensor([0, 1, 2, 0, 1, 2])
-    scores = G.ax_scores(model, x, labels, methods=["InputXGradient"], outputs=["logit"], progress=False)
+    scores = S.ax_scores(model, x, labels, methods=["input_x_gradient"], outputs=["logit"], progress=False)
     pred = (x.flatten(1) @ weight.T).argmax(1)
     for combination in G.COMBINATIONS:
         part = scores[scores["combination"] == combination].sort_values("index")
@@ -61,7 +64,7 @@ def test_ax_scores_agree_with_the_metrics_co_score_for_every_variant():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 2 * 2, 3)).eval()
     x, labels = torch.rand(5, 2, 4, 4), torch.tensor([0, 1, 2, 0, 1])
-    scores = G.ax_scores(model, x, labels, methods=["GuidedBackprop"], progress=False)
+    scores = S.ax_scores(model, x, labels, methods=["guided_backprop"], progress=False)
     h = G.ax_heatmap(model, x, "guided_backprop")
     for (combination, output), part in scores.groupby(["combination", "output"]):
         expected = co_score(model, x, h, labels, combine=combination, output=output)
@@ -71,13 +74,13 @@ def test_ax_scores_agree_with_the_metrics_co_score_for_every_variant():
 def test_auroc_and_gap_on_known_distributions():
     correct = np.r_[np.ones(50, bool), np.zeros(20, bool)]
     separated = np.r_[np.linspace(5, 6, 50), np.linspace(0, 1, 20)]
-    gap = G.co_gap(separated, correct, n_boot=200, seed=0)
+    gap = E.co_gap(separated, correct, n_boot=200, seed=0)
     assert gap["auroc"] == 1.0 and gap["auroc_low"] == 1.0 and gap["auroc_high"] == 1.0
     assert gap["wasserstein"] == pytest.approx(5.0)  # two equally spread groups shifted by 5
-    assert G.co_gap(-separated, correct, n_boot=10)["auroc"] == 0.0
-    ties = G.co_gap(np.zeros(70), correct, n_boot=10)
+    assert E.co_gap(-separated, correct, n_boot=10)["auroc"] == 0.0
+    ties = E.co_gap(np.zeros(70), correct, n_boot=10)
     assert ties["auroc"] == 0.5 and ties["wasserstein"] == 0.0
-    assert np.isnan(G.co_gap(separated[:50], correct[:50], n_boot=10)["auroc"])  # no wrong predictions
+    assert np.isnan(E.co_gap(separated[:50], correct[:50], n_boot=10)["auroc"])  # no wrong predictions
 
 
 def test_auroc_matches_sklearn_and_bootstrap_is_seeded():
@@ -86,8 +89,8 @@ def test_auroc_matches_sklearn_and_bootstrap_is_seeded():
     rng = np.random.default_rng(1)
     correct = rng.random(300) < 0.7
     co = rng.normal(size=300) + correct
-    assert G.auroc_wrong_detector(co, correct) == pytest.approx(roc_auc_score(correct, co))
-    first, second = G.co_gap(co, correct, n_boot=100, seed=3), G.co_gap(co, correct, n_boot=100, seed=3)
+    assert E.auroc_wrong_detector(co, correct) == pytest.approx(roc_auc_score(correct, co))
+    first, second = E.co_gap(co, correct, n_boot=100, seed=3), E.co_gap(co, correct, n_boot=100, seed=3)
     assert first == second
     assert first["auroc_low"] < first["auroc"] < first["auroc_high"]
 
@@ -177,7 +180,33 @@ def test_separate_block_relus_keeps_outputs_and_lets_deeplift_run_on_a_resnet():
     net = torchvision.models.resnet18(num_classes=3).eval()
     x = torch.rand(2, 3, 32, 32)
     before = net(x)
-    net = G.separate_block_relus(net)
+    net = S.separate_block_relus(net)
     assert torch.allclose(net(x), before, atol=1e-6)
     maps = explain("deeplift", net, x, torch.tensor([0, 1]))
     assert maps.shape == x.shape and torch.isfinite(maps).all()
+
+
+def test_marker_mass_ratio_is_the_share_on_the_marker_over_its_area():
+    """The marker region is the glyph data.with_marker stamps; the ratio is (share of sum|h| there) / (area share)."""
+    from xai_nb_utils.studies import gax_heatmaps as H
+
+    x = torch.rand(3, 1, 20, 20)
+    region = H.marker_region(x)
+    assert region.shape == (3, 1, 20, 20) and region.dtype == torch.bool
+    assert region[:, :, 1:4, 1:4].all() and region.sum() == 3 * 9  # a 3x3 glyph at (1, 1) on 20x20 images
+    h = torch.zeros(3, 2, 20, 20)
+    h[:, :, 1:4, 1:4] = -1.0  # the first image: all mass on the marker
+    h[1:, :, 10:, 10:] = 1.0  # the others: also 100 pixels of the same magnitude off the marker
+    area = 9 / 400
+    assert H.marker_mass_ratio(h[:1], region[:1]) == pytest.approx(1 / area)
+    assert H.marker_mass_ratio(h[1:], region[1:]) == pytest.approx(9 / 109 / area)
+
+
+def test_correctly_predicted_keeps_the_first_correct_samples(setup):
+    from xai_nb_utils.studies.common import System
+
+    model, weight, x = setup
+    pred = (x.flatten(1) @ weight.T).argmax(1)
+    labels = torch.where(torch.arange(6) % 2 == 0, pred, (pred + 1) % 3)  # samples 0, 2, 4 are correct
+    kept = S.correctly_predicted(System("linear", model, x, labels), 2)
+    assert torch.equal(kept.x, x[[0, 2]]) and torch.equal(kept.y, labels[[0, 2]])

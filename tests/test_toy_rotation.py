@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from xai_nb_utils.methods import toy_rotation as tr
+from xai_nb_utils.studies import gax_toy
 
 K_ETA = 1.2
 
@@ -83,7 +84,7 @@ def test_closed_form_equals_autograd_ascent_on_delta(steps):
 
 
 def test_co_ascent_equals_closed_form_for_positive_leaky_relu_but_not_sigmoid():
-    table = tr.autograd_agreement([0.7, 0.95], k_eta=K_ETA, steps=12, n_theta=181).set_index(["a1", "activation"])
+    table = gax_toy.autograd_agreement([0.7, 0.95], k_eta=K_ETA, steps=12, n_theta=181).set_index(["a1", "activation"])
     assert table.loc[(0.7, "leaky_relu"), "positive_share"] == 1.0
     assert table.loc[(0.7, "leaky_relu"), "max_abs_diff"] < 1e-9
     assert table.loc[(0.95, "leaky_relu"), "max_abs_diff_positive"] < 1e-9

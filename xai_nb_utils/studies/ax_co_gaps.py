@@ -1,0 +1,198 @@
+"""Notebook 02 (GAX paper, sections 3 and 4.1): CO scores of existing methods in the AX process, the gap between
+correct and wrong predictions, the paper's Table 2 (accuracy before / after ``x + h``) and Figure 8 (LayerGradCam
+at different layers). The AX score table and the systems are shared with notebook 03 (``studies.gax_systems``).
+"""
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from xai_nb_utils.core.params import check_choice
+from xai_nb_utils.core.tensors import predicted_classes
+from xai_nb_utils.methods.gax import COMBINATIONS, OUTPUTS
+from xai_nb_utils.metrics.error_detection import co_gap
+from xai_nb_utils.studies.common import method_label
+from xai_nb_utils.studies.gax_systems import ax_study  # noqa: F401  (the notebook's AX score table)
+from xai_nb_utils.studies.gax_systems import (PAPER_AX_METHODS, ax_scores, embedded_system, gradcam_kwargs,
+                                              imagenet_systems)
+
+# (preset, variant, name) of the embedded stand-ins for the paper's systems ("_sub": the under-trained variant)
+EMBEDDED_SYSTEMS = (
+    ("mnist_cnn", "well", "MNIST, MnistCNN"),
+    ("scene_cnn", "well", "DigitScenes, SceneCNN"),
+    ("scene_cnn", "under", "DigitScenes, SceneCNN_sub"),
+    ("tabular_wine", "well", "wine, TabularMLP"),
+    ("tabular_breast_cancer", "well", "breast cancer, TabularMLP"),
+)
+WELL_TRAINED, UNDER_TRAINED = "DigitScenes, SceneCNN", "DigitScenes, SceneCNN_sub"
+
+# The paper's Table 2 (appendix A.5): accuracy before ("Baseline") and after the AX process x + h. THE PAPER'S
+# NUMBERS, shown beside ours for comparison only (IMN: ImageNet, Pneu: chest X-ray pneumonia, COVID, CCF: credit
+# card fraud, DB: dry bean).
+PAPER_TABLE2 = {
+    "IMN, Resnet34": (0.722, 0.715, 0.526, 0.703, 0.659, 0.706, 0.610),
+    "IMN, Alexnet": (0.551, 0.530, 0.347, 0.542, 0.364, 0.484, 0.407),
+    "Pneu, Resnet34": (0.691, 0.691, 0.601, 0.671, 0.691, 0.689, 0.619),
+    "Pneu, Resnet34_sub": (0.708, 0.708, 0.643, 0.713, 0.700, 0.712, 0.668),
+    "Pneu, Alexnet": (0.628, 0.628, 0.510, 0.606, 0.636, 0.635, 0.546),
+    "COVID, CXCMultiSPA": (0.865, 0.821, 0.624, 0.784, 0.245, 0.578, 0.562),
+    "CCF, ccfFPA": (0.895, 0.872, 0.813, 0.692, 0.282, 0.188, 0.785),
+    "DB, drybeanFPA": (0.877, 0.868, 0.708, 0.646, 0.817, 0.777, 0.712),
+}
+PAPER_TABLE2_COLUMNS = ("Baseline",) + tuple(method_label(m) for m in PAPER_AX_METHODS)
+
+
+# -------------------------------------------------------------------------------------------------- systems
+
+
+def load_systems(profile: str, n: int, seed: int, device) -> list:
+    """The embedded systems with ``n`` seeded test samples each; on the ``paper`` profile also ResNet34 and AlexNet
+    on ``n`` ImageNet validation images."""
+    systems = [embedded_system(preset, name, profile, n, seed, device, variant)
+               for preset, variant, name in EMBEDDED_SYSTEMS]
+    if profile == "paper":
+        systems += imagenet_systems(n, seed, device)
+    return systems
+
+
+def systems_table(systems: list) -> pd.DataFrame:
+    """One row per system: its samples, its LayerGradCam layer and its accuracy on the sample."""
+    return pd.DataFrame([{"model": s.name, "samples": len(s.y), "LayerGradCam layer": s.extra["gradcam_layer"],
+                          "accuracy on the sample": float((predicted_classes(s.model, s.x) == s.y).float().mean())}
+                         for s in systems])
+
+
+# ----------------------------------------------------------------------------------------------- CO scores
+
+
+def variant_rows(table: pd.DataFrame, output: str, combination: str = "add") -> pd.DataFrame:
+    """The rows of a score or gap table for one AX variant (default ``x + h``) and output."""
+    check_choice("output", output, OUTPUTS)
+    check_choice("combination", combination, COMBINATIONS)
+    return table[(table["combination"] == combination) & (table["output"] == output)]
+
+
+def median_co(scores: pd.DataFrame) -> pd.DataFrame:
+    """Median CO per model and method (rows), combination and output (columns)."""
+    medians = scores.groupby(["model", "method", "combination", "output"])["co"].median()
+    return medians.unstack(["combination", "output"])
+
+
+def highest_median_co(scores: pd.DataFrame, output: str) -> pd.DataFrame:
+    """Per model (x + h): the method with the highest median CO, that median, and the share of CO > 0."""
+    added = variant_rows(scores, output)
+    median_co = added.groupby(["model", "method"])["co"].median().unstack("method")
+    share_positive = added.groupby("model")["co"].apply(lambda co: float((co > 0).mean()))
+    return pd.DataFrame({"highest median CO": median_co.idxmax(axis=1), "its median": median_co.max(axis=1),
+                         "share of CO > 0 (all methods)": share_positive})
+
+
+def plot_co_distributions(scores: pd.DataFrame, model: str, combination: str = "add", output: str = "logit",
+                          hist_methods=("Saliency", "Deconvolution")):
+    """Figure 2/3 analog: boxplots of CO scores per method split by correct / wrong prediction, and histograms."""
+    import seaborn as sns
+
+    part = variant_rows(scores[scores["model"] == model], output, combination)
+    part = part.assign(prediction=part["correct"].map({True: "correct", False: "wrong"}))
+    hist_methods = [m for m in hist_methods if m in set(part["method"])]
+    fig, axes = plt.subplots(1, 1 + len(hist_methods), figsize=(5 + 3 * len(hist_methods), 3.2),
+                             gridspec_kw={"width_ratios": [2.2] + [1] * len(hist_methods)}, squeeze=False)
+    palette = {"correct": "tab:blue", "wrong": "tab:red"}
+    sns.boxplot(data=part, x="method", y="co", hue="prediction", hue_order=["correct", "wrong"], palette=palette,
+                ax=axes[0, 0], fliersize=1.5)
+    axes[0, 0].set_yscale("symlog", linthresh=1.0)  # one method's large scores would flatten the others
+    axes[0, 0].tick_params(axis="x", rotation=30)
+    axes[0, 0].set_title(f"{model}: CO ({'x + h' if combination == 'add' else 'x * h'}, {output})", fontsize=9)
+    for ax, method in zip(axes[0, 1:], hist_methods):
+        sns.histplot(data=part[part["method"] == method], x="co", hue="prediction", hue_order=["correct", "wrong"],
+                     palette=palette, stat="density", common_norm=False, bins=30, ax=ax)
+        ax.set_title(method, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------------------------------- gaps
+
+
+def co_gap_table(scores: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """``metrics.error_detection.co_gap`` for every (model, method, combination, output) group of a score table."""
+    keys = [k for k in ("model", "method", "combination", "output") if k in scores.columns]
+    rows = [{**dict(zip(keys, group)), **co_gap(part["co"], part["correct"], n_boot=n_boot, seed=seed)}
+            for group, part in scores.groupby(keys, sort=False)]
+    return pd.DataFrame(rows)
+
+
+def share_informative_gaps(systems: pd.DataFrame, gaps: pd.DataFrame, min_accuracy: float = 0.7,
+                           min_wrong: int = 5) -> tuple:
+    """Among the trained image models (a LayerGradCam layer, accuracy on the sample >= ``min_accuracy``) and their
+    methods with >= ``min_wrong`` wrong predictions: the share whose bootstrap AUROC interval lies above 0.5.
+    ``gaps``: one variant's rows of :func:`co_gap_table`. Returns ``(share, models)``."""
+    models = systems[systems["LayerGradCam layer"].notna() & (systems["accuracy on the sample"] >= min_accuracy)]
+    image_gaps = gaps[gaps["model"].isin(models["model"]) & (gaps["n_wrong"] >= min_wrong)]
+    return float((image_gaps["auroc_low"] > 0.5).mean()), list(models["model"])
+
+
+def largest_gap_method(gaps: pd.DataFrame) -> pd.DataFrame:
+    """Per model, the method with the largest AUROC (``gaps``: one variant's rows of :func:`co_gap_table`)."""
+    known = gaps.dropna(subset=["auroc"])
+    return known.loc[known.groupby("model")["auroc"].idxmax(), ["model", "method", "auroc"]]
+
+
+def wider_gap_when_well_trained(gaps: pd.DataFrame, well: str = WELL_TRAINED, under: str = UNDER_TRAINED):
+    """Per method: is the AUROC of the well-trained model above that of the under-trained one? (bool Series)"""
+    auroc = lambda model: gaps[gaps["model"] == model].set_index("method")["auroc"]
+    return auroc(well) > auroc(under)
+
+
+# ------------------------------------------------------------------------------------------------ Table 2
+
+
+def ax_accuracy(scores: pd.DataFrame, combination: str = "add") -> dict:
+    """Accuracy before ("Baseline") and after the AX process per method (the paper's Table 2 uses x + h)."""
+    part = variant_rows(scores, scores["output"].iloc[0], combination)
+    first = part[part["method"] == part["method"].iloc[0]]
+    row = {"Baseline": float(first["correct"].mean())}
+    for method, group in part.groupby("method", sort=False):
+        row[method] = float((group["pred_after"] == group["label"]).mean())
+    return row
+
+
+def accuracy_table(scores: pd.DataFrame) -> pd.DataFrame:
+    """The Table 2 analog: one row per model, accuracy before (Baseline) and after x + h per method."""
+    rows = [{"model": name, **ax_accuracy(part)} for name, part in scores.groupby("model", sort=False)]
+    return pd.DataFrame(rows).set_index("model")
+
+
+def accuracy_change(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy after x + h minus the baseline accuracy, per model and method."""
+    return accuracy.drop(columns="Baseline").sub(accuracy["Baseline"], axis=0)
+
+
+def paper_table2() -> pd.DataFrame:
+    """:data:`PAPER_TABLE2` as a DataFrame (the paper's numbers)."""
+    return pd.DataFrame.from_dict(PAPER_TABLE2, orient="index", columns=list(PAPER_TABLE2_COLUMNS))
+
+
+# ----------------------------------------------------------------------------------------------- Figure 8
+
+
+def gradcam_layer_study(system, layers, combinations=COMBINATIONS, output: str = "logit") -> pd.DataFrame:
+    """Figure 8 analog: AX CO scores of LayerGradCam heatmaps taken at different layers (upsampled to the input)."""
+    tables = [ax_scores(system.model, system.x, system.y, ["layer_gradcam"], combinations, [output],
+                        method_kwargs=gradcam_kwargs(layer), progress=False).assign(layer=layer) for layer in layers]
+    return pd.concat(tables, ignore_index=True)
+
+
+def median_co_by_layer(table: pd.DataFrame, layers) -> pd.DataFrame:
+    """Median CO per combination (rows) and layer (columns, in the order of ``layers``)."""
+    return table.groupby(["combination", "layer"])["co"].median().unstack("layer")[list(layers)]
+
+
+def plot_co_by_layer(table: pd.DataFrame, title: str = ""):
+    import seaborn as sns
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    shown = table.assign(AX=table["combination"].map({"add": "x + h", "mul": "x * h"}))
+    sns.boxplot(data=shown, x="layer", y="co", hue="AX", ax=ax, fliersize=1.5)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
