@@ -16,7 +16,8 @@ def randomized_copy(model: nn.Module, layer_names=None, seed: int = 0) -> nn.Mod
     """
     copied = copy.deepcopy(model)
     modules = [copied] if layer_names is None else [get_layer(copied, name) for name in layer_names]
-    with torch.random.fork_rng(devices=[]):
+    cuda_devices = sorted({p.device.index or 0 for p in model.parameters() if p.device.type == "cuda"})
+    with torch.random.fork_rng(devices=cuda_devices):
         torch.manual_seed(seed)
         for module in modules:
             for sub in module.modules():

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.core.tensors import normalize_maps, predicted_classes, reduce_channels
 from xai_nb_utils.methods import explain, method_spec
 from xai_nb_utils.metrics.similarity import spearman, ssim
@@ -48,15 +49,15 @@ class System:
 
 def select_images(model, x: torch.Tensor, y: torch.Tensor, n: int, how: str = "first", seed: int = 0):
     """Indices of ``n`` images of (x, y): the ``first`` n, n drawn with ``seed`` (``seeded``), or the first n the
-    model classifies correctly (``correct``)."""
+    model classifies correctly (``correct``) or wrongly (``misclassified``)."""
+    check_choice("how", how, ("first", "seeded", "correct", "misclassified"))
     if how == "first":
         return torch.arange(min(n, len(y)))
     if how == "seeded":
         return torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))[:n]
-    if how == "correct":
-        device = next(model.parameters()).device
-        return (predicted_classes(model, x.to(device)).cpu() == y.cpu()).nonzero().flatten()[:n]
-    raise ValueError(f"how = {how!r}; choose one of ['first', 'seeded', 'correct']")
+    device = next(model.parameters()).device
+    correct = predicted_classes(model, x.to(device)).cpu() == y.cpu()
+    return (correct if how == "correct" else ~correct).nonzero().flatten()[:n]
 
 
 @dataclass
@@ -89,13 +90,17 @@ def timed_maps(method: str, model, x: torch.Tensor, target: torch.Tensor, batch_
     return TimedMaps(maps, seconds / max(len(x), 1))
 
 
+def candidate_layers(model) -> list:
+    """The model's stages when it names them, else its convolutions, in forward order."""
+    return list(getattr(model, "stage_names", None) or
+                [name for name, module in model.named_modules() if isinstance(module, torch.nn.Conv2d)])
+
+
 def randomization_order(model, max_layers: int = 6) -> list:
-    """Top-down layer order for cascading randomisation: the last linear layer, then the model's stages when it
-    names them (else its convolutions) backwards, at most ``max_layers`` entries in all."""
+    """Top-down layer order for cascading randomisation: the last linear layer, then :func:`candidate_layers`
+    backwards, at most ``max_layers`` entries in all."""
     linear = [name for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)]
-    stages = list(getattr(model, "stage_names", None) or
-                  [name for name, module in model.named_modules() if isinstance(module, torch.nn.Conv2d)])
-    return (linear[-1:] + list(reversed(stages)))[:max_layers]
+    return (linear[-1:] + list(reversed(candidate_layers(model))))[:max_layers]
 
 
 def cascading_randomization(model, maps_of, order, seed: int = 0) -> pd.DataFrame:

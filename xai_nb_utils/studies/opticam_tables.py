@@ -17,7 +17,8 @@ from xai_nb_utils.metrics.localization import localization_metrics
 from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, insertion_deletion
 from xai_nb_utils.models.pretrained import pretrained_model
 from xai_nb_utils.models.training import trained_model
-from xai_nb_utils.studies.common import System, cascading_randomization, method_label, randomization_order, timed_maps
+from xai_nb_utils.studies.common import (System, candidate_layers, cascading_randomization, method_label,
+                                        randomization_order, select_images, timed_maps)
 
 #: the methods of the paper's Table 1, in its order (registry names)
 TABLE1_METHODS = ("fake_cam", "gradcam", "gradcam_pp", "scorecam", "ablationcam", "xgradcam", "layercam", "hirescam",
@@ -159,9 +160,8 @@ def box_masks(system: System) -> torch.Tensor:
 def misclassified(model, pool, n: int):
     """The first ``n`` images of ``pool`` (a split) the model gets wrong: (x, y) on the model's device."""
     device = next(model.parameters()).device
-    x, y = pool.x.to(device), pool.y.to(device)
-    index = (predicted_classes(model, x) != y).nonzero().flatten()[:n]
-    return x[index], y[index]
+    index = select_images(model, pool.x, pool.y, n, "misclassified")
+    return pool.x[index].to(device), pool.y[index].to(device)
 
 
 @torch.no_grad()
@@ -277,12 +277,6 @@ def variant_table(model, x, target, variants: list, **common) -> pd.DataFrame:
         maps = optimize_opticam(model, x, target, **{**common, **variant}).maps
         rows.append({**variant, **drop_gain_increase(model, x, target, maps, map_normalization="none")})
     return pd.DataFrame(rows)
-
-
-def candidate_layers(model) -> list:
-    """Layers for the layer ablation (Table A13): the model's stages when it names them, else its convolutions."""
-    return list(getattr(model, "stage_names", None) or
-                [name for name, module in model.named_modules() if isinstance(module, torch.nn.Conv2d)])
 
 
 def iteration_grid(max_iter: int) -> list:
