@@ -1,8 +1,8 @@
 """Interactive figures that still render headless.
 
-``live(draw, theta=FloatSlider(...), ...)`` shows the controls and an ``interactive_output`` that redraws on
-every change. Under the papermill runner or the notebook tests (``XAI_HEADLESS=1``) no kernel answers widget
-events, so the default state is drawn once as a static figure instead.
+``live(draw, theta=FloatSlider(...), ...)`` shows the controls, each with a visible label, above an
+``interactive_output`` that redraws on every change. Under the papermill runner or the notebook tests
+(``XAI_HEADLESS=1``) no kernel answers widget events, so the default state is drawn once as a static figure instead.
 """
 import ipywidgets
 import matplotlib.pyplot as plt
@@ -10,14 +10,39 @@ from IPython.display import display
 
 from xai_nb_utils.core.params import is_headless
 
+BOX_CLASS = "xai-live"  # CSS classes the browser tests look for
+OUTPUT_CLASS = "xai-live-output"
+SLIDERS = (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider, ipywidgets.SelectionSlider,
+           ipywidgets.IntRangeSlider, ipywidgets.FloatRangeSlider, ipywidgets.SelectionRangeSlider)
 
-def live(draw, **controls):
-    """Wire ``controls`` (name -> ipywidget) to ``draw(**values)`` (which makes a matplotlib figure)."""
+
+def label_of(name: str) -> str:
+    """A readable label for a keyword name: ``image_index`` -> ``image index``."""
+    return name.replace("_", " ").strip()
+
+
+def labelled(name: str, widget):
+    """``widget`` with a description (its own, else ``label_of(name)``) shown at full width; sliders redraw on
+    release instead of on every step of a drag."""
+    if not widget.description:
+        widget.description = label_of(name)
+    widget.style.description_width = "initial"
+    if isinstance(widget, SLIDERS):
+        widget.continuous_update = False
+    return widget
+
+
+def live(draw, **controls) -> None:
+    """Wire ``controls`` (name -> ipywidget) to ``draw(**values)`` (which makes a matplotlib figure) and display
+    the result once. Returns nothing, so the cell's value does not display a second copy."""
     if is_headless():
         draw(**{name: widget.value for name, widget in controls.items()})
         plt.show()
-        return None
+        return
+    controls = {name: labelled(name, widget) for name, widget in controls.items()}
     output = ipywidgets.interactive_output(draw, controls)
-    box = ipywidgets.VBox([ipywidgets.HBox(list(controls.values())), output])
+    output.add_class(OUTPUT_CLASS)
+    row = ipywidgets.HBox(list(controls.values()), layout=ipywidgets.Layout(flex_flow="row wrap"))
+    box = ipywidgets.VBox([row, output])
+    box.add_class(BOX_CLASS)
     display(box)
-    return box
