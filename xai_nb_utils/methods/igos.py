@@ -2,15 +2,15 @@
 
 Conventions (stated once, used everywhere here):
 
-* The masking operator is ``perturb(image, baseline, M) = image * M + baseline * (1 - M)`` (the paper's Phi), in
-  [0, 1] pixel space, with a Gaussian-blurred copy of the image as the baseline.
+* The masking operator is ``core.tensors.perturb(image, M, baseline) = image * M + baseline * (1 - M)`` (the
+  paper's Phi(I, I~, M)), in [0, 1] pixel space, with a Gaussian-blurred copy of the image as the baseline.
 * Masks live at ``mask_size`` x ``mask_size``, start at ones, are bilinearly upsampled and clamped to [0, 1].
   A LOW mask value marks an important pixel. The saliency ``maps`` returned through the explainer registry are
   ``1 - M`` upsampled to the input size, so there HIGH = important, as for every other method.
 * Class scores are softmax probabilities of the target class (the paper's choice).
 * The objective is written with integrated gradients as an interval objective (eq. 3): a deletion term
-  ``D(M) = mean_s f_c(perturb(I, I~, s/S * M) + noise)`` and an insertion term
-  ``N(M) = -mean_s f_c(perturb(I~, I, s/S * M) + noise)`` (eq. 5), s = 1..S. Their autograd gradient with respect
+  ``D(M) = mean_s f_c(Phi(I, I~, s/S * M) + noise)`` and an insertion term
+  ``N(M) = -mean_s f_c(Phi(I~, I, s/S * M) + noise)`` (eq. 5), s = 1..S. Their autograd gradient with respect
   to M is the paper's integrated gradient, so eq. (6)'s total gradient is the gradient of
   ``D(M_x) + N(M_y) + D(M_xy) + N(M_xy) + g(M_xy)`` with ``g = lambda1 * mean|1 - M| + lambda2 * smoothness(M)``.
 * L1 and TV are means over mask elements (as in the authors' code), so lambda values do not scale with resolution.
@@ -21,6 +21,9 @@ Differences from the authors' code (khorrams/IGOS_pp), each deliberate:
 
 * Their code halves the IG part of the total gradient but not of the line-search objective; we follow eq. (4)/(6)
   exactly, so the search direction is the gradient of the objective the line search checks.
+* Each image draws its noise from its own generator, seeded with ``core.tensors.image_seeds(x, seed)`` (the
+  registry's contract), and has its own line search and warm start: an image's masks do not depend on which other
+  images share its batch (the authors' code runs one image at a time).
 * One noise draw per iteration is shared by the gradient and its line search (their line search draws fresh
   noise at every trial, which makes the Armijo test itself random); noise std is in [0,1] pixel units (theirs,
   0.2, is in ImageNet-normalised units, about 0.045 in pixels).
@@ -44,9 +47,10 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from xai_nb_utils.core.params import check_choice, check_float, check_int
+from xai_nb_utils.core.tensors import image_seeds, neighbour_differences, perturb, total_variation
 from xai_nb_utils.methods.registry import register_method
 from xai_nb_utils.metrics.perturbation import baseline_image, blur_kernel_for
-from xai_nb_utils.core.params import check_choice, check_float, check_int
 
 OBJECTIVES = ("deletion", "insertion", "naive", "bilateral")
 SMOOTHNESS = ("btv", "tv")
@@ -63,46 +67,8 @@ IGOS_SETTINGS = dict(COMMON_SETTINGS, objective="deletion", smoothness="tv", ste
 #: iGOS++: two masks, bilateral TV, noise, line search over the IG interval.
 IGOS_PP_SETTINGS = dict(COMMON_SETTINGS, objective="bilateral", smoothness="btv", step_rule="line_search",
                         armijo_on="interval", initial_step=1000.0)
-#: The rows of the paper's Table 3 (ablations), each a full settings dict.
-ABLATIONS = {
-    "I-GOS": IGOS_SETTINGS,
-    "Insertion": dict(IGOS_PP_SETTINGS, objective="insertion"),
-    "I-GOS + Insertion (naive)": dict(IGOS_PP_SETTINGS, objective="naive"),
-    "iGOS++ (no noise)": dict(IGOS_PP_SETTINGS, noise_std=0.0),
-    "iGOS++ (fixed step)": dict(IGOS_PP_SETTINGS, step_rule="fixed"),
-    "iGOS++ (no BTV)": dict(IGOS_PP_SETTINGS, smoothness="tv"),
-    "iGOS++": IGOS_PP_SETTINGS,
-}
-
-#: The PAPER's numbers (not ours): Table 1, ResNet50 on 5,000 ImageNet validation images, (deletion, insertion).
-PAPER_TABLE1 = {
-    "224x224": {"Integrated Gradients": (0.0907, 0.2921), "RISE": (0.1196, 0.5637), "Mask": (0.0468, 0.4962),
-                "I-GOS": (0.0420, 0.5846), "iGOS++": (0.0328, 0.7261)},
-    "28x28": {"Mask": (0.1151, 0.5559), "I-GOS": (0.1059, 0.5986), "iGOS++": (0.0929, 0.7284)},
-    "7x7": {"Grad-CAM": (0.1675, 0.6521), "Mask": (0.2259, 0.6003), "I-GOS": (0.1607, 0.6632),
-            "iGOS++": (0.1810, 0.7332)},
-}
-#: The PAPER's Table 3 (ablations, ResNet50): row -> {resolution: (deletion, insertion)}.
-PAPER_TABLE3 = {
-    "I-GOS": {"224x224": (0.0420, 0.5846), "28x28": (0.1059, 0.5986)},
-    "Insertion": {"224x224": (0.0760, 0.6192), "28x28": (0.1321, 0.7231)},
-    "I-GOS + Insertion (naive)": {"224x224": (0.0322, 0.6175), "28x28": (0.2037, 0.5103)},
-    "iGOS++ (no noise)": {"224x224": (0.0490, 0.5943), "28x28": (0.0904, 0.7108)},
-    "iGOS++ (fixed step)": {"224x224": (0.0332, 0.5695), "28x28": (0.1052, 0.7060)},
-    "iGOS++ (no BTV)": {"224x224": (0.0245, 0.6742), "28x28": (0.0813, 0.6825)},
-    "iGOS++": {"224x224": (0.0328, 0.7261), "28x28": (0.0929, 0.7284)},
-}
-#: The PAPER's supplementary Table 5 (ResNet50): mask -> {resolution: (deletion, insertion)}.
-PAPER_TABLE5 = {
-    "M_x": {"224x224": (0.0268, 0.5008), "28x28": (0.1011, 0.5536)},
-    "M_y": {"224x224": (0.0594, 0.7184), "28x28": (0.1788, 0.6912)},
-    "M_xy": {"224x224": (0.0328, 0.7261), "28x28": (0.0929, 0.7332)},
-}
-#: The PAPER's supplementary Table 6: seconds per image on a GTX 1080 Ti, ResNet50.
-PAPER_TABLE6 = {"28x28": {"iGOS++": 16.67, "I-GOS": 1.50}, "224x224": {"iGOS++": 12.25, "I-GOS": 1.48}}
-#: The PAPER's supplementary Table 7: final objective at 28x28, (lambda1, lambda2) -> {method: value}.
-PAPER_TABLE7 = {(1, 2): {"naive": -0.869, "iGOS++": -0.971}, (1, 20): {"naive": -0.374, "iGOS++": -0.649},
-                (10, 20): {"naive": 0.346, "iGOS++": 0.158}, (10, 200): {"naive": 0.693, "iGOS++": 0.654}}
+#: The registry methods' settings.
+SETTINGS = {"igos": IGOS_SETTINGS, "igos_pp": IGOS_PP_SETTINGS}
 
 
 # ------------------------------------------------------------------------------------------- building blocks
@@ -122,25 +88,11 @@ def blurred_baseline(x: torch.Tensor) -> torch.Tensor:
     return baseline_image(x, "blur", *blur_for(max(x.shape[-2:])))
 
 
-def perturb(image: torch.Tensor, baseline: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The masking operator Phi(I, I~, M) = I * M + I~ * (1 - M); ``mask`` broadcasts over channels."""
-    return image * mask + baseline * (1 - mask)
-
-
 def upsample_mask(mask: torch.Tensor, size) -> torch.Tensor:
     """Bilinear upsampling (corners aligned, as the authors' ``UpsamplingBilinear2d``) to ``size`` = (H, W)."""
     if tuple(mask.shape[-2:]) == tuple(size):
         return mask
     return F.interpolate(mask, size=tuple(size), mode="bilinear", align_corners=True)
-
-
-def _neighbour_differences(t: torch.Tensor):
-    return t[..., 1:, :] - t[..., :-1, :], t[..., :, 1:] - t[..., :, :-1]
-
-
-def total_variation(mask: torch.Tensor, beta: float = 2.0) -> torch.Tensor:
-    """Per-image TV: mean |vertical difference|^beta + mean |horizontal difference|^beta, shape (N,)."""
-    return sum(d.abs().pow(beta).flatten(1).mean(1) for d in _neighbour_differences(mask))
 
 
 def bilateral_total_variation(mask: torch.Tensor, image: torch.Tensor, beta: float = 2.0,
@@ -151,7 +103,7 @@ def bilateral_total_variation(mask: torch.Tensor, image: torch.Tensor, beta: flo
     """
     small = F.interpolate(image, size=mask.shape[-2:], mode="area")
     total = 0
-    for d_mask, d_image in zip(_neighbour_differences(mask), _neighbour_differences(small)):
+    for d_mask, d_image in zip(neighbour_differences(mask), neighbour_differences(small)):
         weight = torch.exp(-d_image.pow(2).mean(1, keepdim=True) / sigma)
         total = total + (weight * d_mask.abs().pow(beta)).flatten(1).mean(1)
     return total
@@ -176,12 +128,12 @@ def class_probability(model, images: torch.Tensor, target: torch.Tensor) -> torc
 
 def path_score(model, start: torch.Tensor, end: torch.Tensor, target: torch.Tensor, mask_up: torch.Tensor,
                alphas: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
-    """mean_s f_c(perturb(start, end, alpha_s * M) + noise_s), shape (N,).
+    """mean_s f_c(Phi(start, end, alpha_s * M) + noise_s), shape (N,).
 
     ``start = image, end = baseline`` gives the deletion path (eq. 2), the swapped order the insertion path (eq. 5).
     """
     masks = alphas.view(1, -1, 1, 1, 1) * mask_up.unsqueeze(1)
-    images = perturb(start.unsqueeze(1), end.unsqueeze(1), masks)
+    images = perturb(start.unsqueeze(1), masks, end.unsqueeze(1))
     if noise is not None:
         images = images + noise
     return class_probability(model, images, target).mean(1)
@@ -239,6 +191,11 @@ def armijo_line_search(objective, masks: torch.Tensor, direction: torch.Tensor, 
     return torch.where(accepted, steps, torch.zeros_like(steps))
 
 
+def image_noise(generators: list, shape: tuple, std: float, device) -> torch.Tensor:
+    """Gaussian noise of ``std``, (N, *shape): image i's from ``generators[i]`` (one generator per image)."""
+    return torch.stack([torch.randn(shape, device=device, generator=g) for g in generators]) * std
+
+
 def _validated(settings: dict, image_side: int) -> dict:
     s = dict(settings)
     check_choice("objective", s["objective"], OBJECTIVES)
@@ -265,9 +222,10 @@ def optimize_masks(model, x: torch.Tensor, target: torch.Tensor, baseline: torch
     """Run I-GOS / iGOS++ / an ablation on a batch; ``settings`` override :data:`IGOS_PP_SETTINGS`.
 
     ``x`` (N,C,H,W) in [0,1], ``target`` (N,). ``baseline`` defaults to :func:`blurred_baseline`. ``seed`` drives
-    the IG noise. Switches: ``objective`` in OBJECTIVES ("deletion" = I-GOS eq. 1, "insertion" only, "naive" =
-    I-GOS + insertion on one mask, "bilateral" = iGOS++ eq. 4), ``smoothness`` in SMOOTHNESS, ``step_rule`` in
-    STEP_RULES, ``armijo_on`` in ARMIJO_ON, ``noise_std`` (0 = no noise), ``lambda1`` (None = paper default).
+    the IG noise, drawn per image (:func:`image_noise`), so an image's result does not depend on its batch.
+    Switches: ``objective`` in OBJECTIVES ("deletion" = I-GOS eq. 1, "insertion" only, "naive" = I-GOS + insertion
+    on one mask, "bilateral" = iGOS++ eq. 4), ``smoothness`` in SMOOTHNESS, ``step_rule`` in STEP_RULES,
+    ``armijo_on`` in ARMIJO_ON, ``noise_std`` (0 = no noise), ``lambda1`` (None = paper default).
     """
     unknown = set(settings) - set(IGOS_PP_SETTINGS)
     if unknown:
@@ -279,7 +237,7 @@ def optimize_masks(model, x: torch.Tensor, target: torch.Tensor, baseline: torch
     target = target.to(x.device)
     baseline = blurred_baseline(x) if baseline is None else baseline.detach()
     n, size = len(x), x.shape[-2:]
-    generator = torch.Generator(device=x.device).manual_seed(seed)
+    generators = [torch.Generator(device=x.device).manual_seed(image_seed) for image_seed in image_seeds(x, seed)]
     interval = torch.linspace(1 / s["ig_steps"], 1, s["ig_steps"], device=x.device)
     at_mask = torch.ones(1, device=x.device)
     two_masks = s["objective"] == "bilateral"
@@ -310,7 +268,7 @@ def optimize_masks(model, x: torch.Tensor, target: torch.Tensor, baseline: torch
     first_trial = torch.full((n,), s["initial_step"], device=x.device)
     history, steps_taken = [], []
     for _ in range(s["iterations"]):
-        noises = [torch.randn(n, s["ig_steps"], *x.shape[1:], device=x.device, generator=generator) * s["noise_std"]
+        noises = [image_noise(generators, (s["ig_steps"], *x.shape[1:]), s["noise_std"], x.device)
                   if s["noise_std"] > 0 else None for _ in terms(masks)[0]]
         masks.requires_grad_(True)
         with torch.enable_grad():
@@ -339,8 +297,8 @@ def optimize_masks(model, x: torch.Tensor, target: torch.Tensor, baseline: torch
     final = masks[:, :1] * masks[:, 1:] if two_masks else masks
     with torch.no_grad():
         up = upsample_mask(final, size)
-        gap = class_probability(model, perturb(x, baseline, up), target) - \
-            class_probability(model, perturb(x, baseline, 1 - up), target)
+        gap = class_probability(model, perturb(x, up, baseline), target) - \
+            class_probability(model, perturb(x, 1 - up, baseline), target)
         reg = regularizer(final, x, s["lambda1"], s["lambda2"], s["smoothness"], s["btv_beta"], s["btv_sigma"])
     return IgosResult(
         maps=1 - up, mask=final,
@@ -365,231 +323,10 @@ def optimize_in_batches(model, x, target, batch_size: int = 16, **kwargs) -> Igo
 @register_method("igos", "single", "optimisation")
 def igos(model, x, target, batch_size: int = 16, **settings):
     """I-GOS (Qi et al. 2020): deletion mask by integrated gradients; maps = 1 - M (high = important)."""
-    return optimize_in_batches(model, x, target, batch_size, **{**IGOS_SETTINGS, **settings}).maps
+    return optimize_in_batches(model, x, target, batch_size, **{**SETTINGS["igos"], **settings}).maps
 
 
 @register_method("igos_pp", "single", "optimisation")
 def igos_pp(model, x, target, batch_size: int = 16, **settings):
     """iGOS++: deletion and insertion masks with bilateral TV; maps = 1 - M_x * M_y (high = important)."""
-    return optimize_in_batches(model, x, target, batch_size, **{**IGOS_PP_SETTINGS, **settings}).maps
-
-
-# ------------------------------------------------------------------------------------------- notebook studies
-# Everything below serves notebooks/04_igos_pp_ablations.ipynb: evaluation with the paper's protocol, the tables'
-# rows, the adversarial and sanity-check experiments, and figures.
-
-#: Insertion/deletion as the paper evaluates (Petsiuk et al.): blurred baseline (the same blur as the method's
-#: baseline) for both curves, softmax probability of the target, trapezoid AUC, in :data:`CURVE_STEPS` steps.
-PROTOCOL = dict(score="softmax", auc="trapezoid", baseline="blur")
-#: Steps of the insertion/deletion curves (the authors' metric uses about 50; RISE one image row per step).
-CURVE_STEPS = 32
-#: The paper's Table 7 grid of (lambda1, lambda2).
-TABLE7_LAMBDAS = ((1.0, 2.0), (1.0, 20.0), (10.0, 20.0), (10.0, 200.0))
-
-
-def perturbation_curves(model, x: torch.Tensor, maps: torch.Tensor, target: torch.Tensor) -> dict:
-    """{"deletion": PerturbationCurves, "insertion": PerturbationCurves} under :data:`PROTOCOL`."""
-    from xai_nb_utils.metrics.perturbation import insertion_deletion
-
-    kernel, sigma = blur_for(max(x.shape[-2:]))
-    pixels_per_step = -(-x.shape[-2] * x.shape[-1] // CURVE_STEPS)
-    return {mode: insertion_deletion(model, x, maps, target, mode, blur_kernel=kernel, blur_sigma=sigma,
-                                     pixels_per_step=pixels_per_step, **PROTOCOL)
-            for mode in ("deletion", "insertion")}
-
-
-def mask_maps(mask: torch.Tensor, size) -> torch.Tensor:
-    """Saliency (high = important) of a mask at mask resolution: 1 - upsampled mask."""
-    return 1 - upsample_mask(mask, size)
-
-
-@dataclass
-class Evaluated:
-    """One method at one resolution on a batch: maps, curves, seconds per image and (for I-GOS) the result."""
-
-    maps: torch.Tensor
-    curves: dict
-    seconds_per_image: float
-    result: IgosResult | None = None
-
-
-def evaluate_method(model, x, target, method: str, resolution: int | None = None, settings: dict | None = None,
-                    seed: int = 0, batch_size: int = 16) -> Evaluated:
-    """Maps of a registry ``method`` (``settings`` = an I-GOS settings dict for "igos"/"igos_pp" rows), timed and
-    scored. Gradient maps are summed over channels (signed) by the metric."""
-    from xai_nb_utils.methods.registry import explain
-
-    started = time.perf_counter()
-    result = None
-    if settings is not None:
-        result = optimize_in_batches(model, x, target, batch_size, seed=seed, **{**settings, "mask_size": resolution})
-        maps = result.maps
-    else:
-        maps = explain(method, model, x, target)
-    seconds = (time.perf_counter() - started) / len(x)
-    return Evaluated(maps, perturbation_curves(model, x, maps, target), seconds, result)
-
-
-def auc_summary(rows) -> "pd.DataFrame":
-    """Mean deletion / insertion AUC per (method, resolution) with 95% normal-approximation half-widths."""
-    import pandas as pd
-
-    frame = pd.DataFrame(rows)
-    grouped = frame.groupby(["method", "resolution"], sort=False)
-    summary = grouped[["deletion", "insertion", "seconds_per_image"]].mean()
-    half_width = 1.96 * grouped[["deletion", "insertion"]].std(ddof=1) / grouped.size().pow(0.5).values[:, None]
-    summary["deletion ±95%"] = half_width["deletion"].fillna(0.0)
-    summary["insertion ±95%"] = half_width["insertion"].fillna(0.0)
-    summary["images"] = grouped.size()
-    return summary.reset_index()
-
-
-def per_image_rows(name: str, resolution: str, evaluated: Evaluated) -> list:
-    """One row per image: AUCs and the method's seconds per image."""
-    return [{"method": name, "resolution": resolution, "image": i, "deletion": float(d), "insertion": float(s),
-             "seconds_per_image": evaluated.seconds_per_image}
-            for i, (d, s) in enumerate(zip(evaluated.curves["deletion"].auc, evaluated.curves["insertion"].auc))]
-
-
-def mi_fgsm(model, x: torch.Tensor, adversarial_class: torch.Tensor, epsilon: float = 16 / 255, steps: int = 10,
-            decay: float = 1.0) -> torch.Tensor:
-    """Targeted MI-FGSM (Dong et al. 2018) in [0,1] pixel space: momentum on L1-normalised gradients of the
-    cross-entropy towards ``adversarial_class``, L-infinity ball of radius ``epsilon``."""
-    step_size = epsilon / steps
-    adversarial = x.detach().clone()
-    momentum = torch.zeros_like(x)
-    for _ in range(steps):
-        adversarial.requires_grad_(True)
-        with torch.enable_grad():
-            loss = F.cross_entropy(model(adversarial), adversarial_class)
-            grad = torch.autograd.grad(loss, adversarial)[0]
-        momentum = decay * momentum + grad / grad.abs().flatten(1).mean(1).clamp(min=1e-12).view(-1, 1, 1, 1)
-        adversarial = adversarial.detach() - step_size * momentum.sign()
-        adversarial = (x + (adversarial - x).clamp(-epsilon, epsilon)).clamp(0, 1)
-    return adversarial.detach()
-
-
-def cascading_layers(model) -> list:
-    """Cumulative layer lists for the cascading randomisation test, from the logits down (SceneCNN naming)."""
-    order = ["fc", *reversed(model.stage_names)]
-    return [order[:k] for k in range(1, len(order) + 1)]
-
-
-def map_similarity(reference: torch.Tensor, other: torch.Tensor) -> dict:
-    """Mean Spearman rank correlation and SSIM (maps min-max rescaled to [0,1]) between two stacks of maps."""
-    from xai_nb_utils.metrics.similarity import rescale_01, spearman, ssim
-
-    reference, other = reference.sum(1).cpu(), other.sum(1).cpu()
-    return {"spearman": float(spearman(reference, other).mean()),
-            "ssim": float(ssim(rescale_01(reference), rescale_01(other)).mean())}
-
-
-def classification_summary(model, x: torch.Tensor, y: torch.Tensor, positive_class: int,
-                           batch_size: int = 256) -> dict:
-    """Accuracy over all classes and precision / recall / F1 of ``positive_class`` (the paper's COVID class)."""
-    from sklearn.metrics import precision_recall_fscore_support
-
-    with torch.no_grad():
-        predicted = torch.cat([model(x[i:i + batch_size]).argmax(1).cpu() for i in range(0, len(x), batch_size)])
-    truth = y.cpu()
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        truth == positive_class, predicted == positive_class, average="binary", zero_division=0)
-    return {"accuracy": float((predicted == truth).float().mean()), "precision": float(precision),
-            "recall": float(recall), "f1": float(f1)}
-
-
-def region_lift(maps: torch.Tensor, region: torch.Tensor) -> torch.Tensor:
-    """Mean saliency inside ``region`` over mean saliency of the image, per image (1 = no preference)."""
-    maps = maps.sum(1).clamp(min=0)
-    region = region.to(maps.dtype)
-    inside = (maps * region).flatten(1).sum(1) / region.flatten(1).sum(1).clamp(min=1)
-    return inside / maps.flatten(1).mean(1).clamp(min=1e-12)
-
-
-def plot_maps_and_curves(x, evaluated: dict, index: int = 0, cell: float = 2.0):
-    """Figure 2 analog for image ``index``: one column per entry of ``evaluated`` (overlay, deletion curve,
-    insertion curve). ``x`` is the image batch, or a dict with one batch per entry."""
-    import matplotlib.pyplot as plt
-
-    from xai_nb_utils.viz.plotting import overlay
-
-    names = list(evaluated)
-    fig, axes = plt.subplots(3, len(names), figsize=(cell * len(names), cell * 2.6), squeeze=False,
-                             gridspec_kw={"height_ratios": [1.3, 1, 1]})
-    for j, name in enumerate(names):
-        entry = evaluated[name]
-        images = x[name] if isinstance(x, dict) else x
-        overlay(axes[0, j], images[index], entry.maps[index], title=name)
-        for row, mode, colour in ((1, "deletion", "tab:red"), (2, "insertion", "tab:blue")):
-            curves = entry.curves[mode]
-            ax = axes[row, j]
-            ax.plot(curves.fractions, curves.scores[index], color=colour)
-            ax.fill_between(curves.fractions, curves.scores[index], color=colour, alpha=0.25)
-            ax.set_ylim(-0.02, 1.02)
-            ax.set_title(f"{mode} AUC {curves.auc[index]:.3f}", fontsize=8)
-            ax.tick_params(labelsize=7)
-    axes[2, 0].set_xlabel("fraction of pixels", fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
-@dataclass
-class StudySystem:
-    """The classifier and images of the main study, with the mask resolutions of Table 1."""
-
-    name: str
-    model: torch.nn.Module
-    x: torch.Tensor
-    y: torch.Tensor
-    resolutions: dict  # label -> mask side
-
-
-def study_system(profile: str, n_images: int, seed: int, device) -> StudySystem:
-    """``smoke``/``default``: the trained DigitScenes SceneCNN on correctly classified test scenes, masks at
-    full resolution (64), 28 and 1/8 = the CAM resolution (8). ``paper``: ResNet50 on ImageNet validation images
-    (user-supplied, see :mod:`xai_nb_utils.external`) at 224, 28 and 7, as the paper's Table 1."""
-    if profile == "paper":
-        from xai_nb_utils.data.external import load_imagenet_val
-        from xai_nb_utils.models.pretrained import pretrained_model
-
-        model = pretrained_model("resnet50", device=device)
-        split = load_imagenet_val(n=n_images, seed=seed).head(n_images)
-        x, y = split.x.to(device), split.y.to(device)
-        return StudySystem("ResNet50 on ImageNet val (224x224)", model, x, y,
-                           {"224x224 (full)": 224, "28x28": 28, "7x7 (CAM)": 7})
-    from xai_nb_utils.models.training import trained_model
-
-    trained = trained_model("scene_cnn", profile, seed=seed, device=device)
-    model, test = trained.model, trained.dataset.test
-    with torch.no_grad():
-        correct = (model(test.x.to(device)).argmax(1).cpu() == test.y).nonzero().squeeze(1)[:n_images]
-    side = test.x.shape[-1]
-    return StudySystem(f"SceneCNN on DigitScenes ({side}x{side}), test accuracy {trained.test_accuracy:.3f}", model,
-                       test.x[correct].to(device), test.y[correct].to(device),
-                       {f"{side}x{side} (full)": side, "28x28": 28, f"{side // 8}x{side // 8} (1/8, CAM)": side // 8})
-
-
-#: Baselines of Table 1 (registry names) and the resolution each one works at ("full" or "cam").
-BASELINES = {"Grad-CAM": ("gradcam", "cam"), "Integrated Gradients": ("integrated_gradients", "full"),
-             "Random": ("random", "full")}
-
-
-def run_entries(system: StudySystem, entries, budget: dict, seed: int = 0, count: int | None = None):
-    """Evaluate (row name, resolution label) entries on the first ``count`` images of ``system``.
-
-    Row names are :data:`ABLATIONS` keys (run with ``budget``, e.g. iterations / ig_steps) or :data:`BASELINES`
-    keys. Returns ({(name, label): Evaluated}, per-image rows for :func:`auc_summary`).
-    """
-    from tqdm.auto import tqdm
-
-    x, y = system.x[:count], system.y[:count]
-    evaluated, rows = {}, []
-    for name, label in tqdm(entries, desc="methods"):
-        if name in ABLATIONS:
-            entry = evaluate_method(system.model, x, y, name, system.resolutions[label],
-                                    {**ABLATIONS[name], **budget}, seed=seed)
-        else:
-            entry = evaluate_method(system.model, x, y, BASELINES[name][0])
-        evaluated[(name, label)] = entry
-        rows += per_image_rows(name, label, entry)
-    return evaluated, rows
+    return optimize_in_batches(model, x, target, batch_size, **{**SETTINGS["igos_pp"], **settings}).maps
