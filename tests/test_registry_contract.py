@@ -11,6 +11,11 @@ from xai_nb_utils.models.networks import MnistCNN
 from xai_nb_utils.models.randomize import randomized_copy
 
 SEEDED_BASELINES = {"gradient_shap": {}, "smoothgrad": {}, "lime": {"n_samples": 20, "cell": 7}, "random": {}}
+# the seeded paper methods, at tiny settings: the same contract
+SEEDED_PAPER_METHODS = {"igos": {"mask_size": 7, "iterations": 2, "ig_steps": 2},
+                        "igos_pp": {"mask_size": 7, "iterations": 2, "ig_steps": 2},
+                        "geg": {"n_models": 3, "max_draws": 12}}
+SEEDED = {**SEEDED_BASELINES, **SEEDED_PAPER_METHODS}
 # every baseline and cheap paper method: side effects are checked on each
 CHEAP_METHODS = ["saliency", "input_x_gradient", "integrated_gradients", "guided_backprop", "deconvolution",
                  "deeplift", "layer_gradcam", "gradcam", "gradcam_pp", "xgradcam", "layercam", "hirescam",
@@ -23,20 +28,20 @@ def mnist():
     return MnistCNN().eval(), torch.rand(3, 1, 28, 28), torch.tensor([1, 4, 7])
 
 
-@pytest.mark.parametrize("method", SEEDED_BASELINES)
+@pytest.mark.parametrize("method", SEEDED)
 def test_seeded_method_gives_the_same_maps_for_the_same_seed(method, mnist):
     model, x, target = mnist
-    first = explain(method, model, x, target, seed=3, **SEEDED_BASELINES[method])
+    first = explain(method, model, x, target, seed=3, **SEEDED[method])
     torch.rand(5), np.random.rand(5)  # moving the global generators must not matter
-    again = explain(method, model, x, target, seed=3, **SEEDED_BASELINES[method])
+    again = explain(method, model, x, target, seed=3, **SEEDED[method])
     assert torch.equal(first, again)
 
 
-@pytest.mark.parametrize("method", SEEDED_BASELINES)
+@pytest.mark.parametrize("method", SEEDED)
 def test_a_batch_of_n_equals_n_calls_of_one(method, mnist):
     model, x, target = mnist
-    batch = explain(method, model, x, target, seed=1, **SEEDED_BASELINES[method])
-    singles = torch.cat([explain(method, model, x[i:i + 1], target[i:i + 1], seed=1, **SEEDED_BASELINES[method])
+    batch = explain(method, model, x, target, seed=1, **SEEDED[method])
+    singles = torch.cat([explain(method, model, x[i:i + 1], target[i:i + 1], seed=1, **SEEDED[method])
                          for i in range(len(x))])
     torch.testing.assert_close(batch, singles, rtol=1e-5, atol=1e-6)
 
