@@ -8,6 +8,7 @@ import nbformat
 import pytest
 
 from xai_nb_utils import report
+from xai_nb_utils.core.ledger import VERDICTS
 from xai_nb_utils.core.paths import notebooks_dir, repo_root
 
 NOTEBOOKS = report.find_notebooks(notebooks_dir())
@@ -74,9 +75,24 @@ def test_notebook_runs_on_smoke_profile(path, tmp_path, monkeypatch):
     assert results["records"], f"{path.name} recorded no key results"
     failed = [claim for claim in results["claims"] if not claim["passed"]]
     assert not failed, f"{path.name}: claims that do not hold: {json.dumps(failed, indent=1)}"
+    check_paper_claims(path.stem, results)
     check_results = _notebook_check(path.stem)
     if check_results is not None:
         check_results(results)
+
+
+def check_paper_claims(stem: str, results: dict) -> None:
+    """A paper notebook (all but the tour) records the papers' claims it examines in the ledger, each decided by
+    a paired comparison with a verdict in three states (on smoke, verdicts may be inconclusive)."""
+    claims = results.get("paper_claims", [])
+    if stem.startswith("00_"):
+        return
+    assert claims, f"{stem} records no paper claim (run.recorder.paper_claim)"
+    for claim in claims:
+        assert claim["verdict"] in VERDICTS, claim
+        assert claim["paper"] and claim["claim_id"] and claim["claim"] and claim["n"] > 0, claim
+        assert claim["ci_low"] <= claim["difference"] <= claim["ci_high"], claim
+        assert claim["ours"].startswith(claim["verdict"]), claim
 
 
 # ---------------------------------------------------------------- the runner itself
