@@ -9,7 +9,7 @@ KERNEL := xai-workbook
 PROFILE ?= default
 DEVICE ?= auto
 
-.PHONY: setup report smoke test clean-cache
+.PHONY: setup report smoke test test-browser clean-cache
 
 setup: $(STAMP)
 
@@ -30,7 +30,14 @@ smoke: setup
 # One thread per process, so the two workers do not fight over the two cores.
 TEST_WORKERS ?= 2
 test: setup
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15 -m "not browser"
+
+# The widgets in JupyterLab and the offline reports, in headless Chromium (Debian: apt-get install chromium).
+# Playwright comes with the dev extra (setup) and drives that browser; it downloads none of its own.
+CHROMIUM ?= /usr/bin/chromium
+test-browser: setup
+	@test -x $(CHROMIUM) || { echo "test-browser needs Chromium at $(CHROMIUM): apt-get install -y chromium"; exit 1; }
+	CHROMIUM=$(CHROMIUM) OMP_NUM_THREADS=1 $(PY) -m pytest -n 0 -m browser tests/browser --durations=10
 
 clean-cache:
 	rm -rf data/cache

@@ -5,10 +5,11 @@
 
 Each notebook in ``notebooks/`` (sorted by name) runs with the parameters ``profile``,
 ``device`` and any ``-p key=value``; the executed notebook goes to ``reports/<stem>.ipynb``,
-its HTML to ``reports/<stem>.html``, and the results it recorded (``results.Recorder``) are
-read from ``reports/results/<stem>.json``. The run stops at the first failing notebook,
-naming the notebook and the cell, and exits non-zero. ``reports/index.html`` links every
-executed notebook with its run time, key results and claims.
+its HTML to ``reports/<stem>.html`` (readable offline: MathJax from ``reports/_static/``), and
+the results it recorded (``results.Recorder``) are read from ``reports/results/<stem>.json``,
+its tables also as ``reports/tables/<stem>/<key>.csv``. The run stops at the first failing
+notebook, naming the notebook and the cell, and exits non-zero. ``reports/index.html`` links
+every executed notebook with its run time, key results (tables: first rows and the CSV) and claims.
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ from pathlib import Path
 
 from xai_nb_utils.core import paths
 from xai_nb_utils.core.params import DEVICES, PROFILES
+from xai_nb_utils.core.results import is_table, table_columns, table_csv_path, tables_in
 
 KERNEL_NAME = "xai-workbook"  # installed into the venv by `make setup`
 FALLBACK_KERNEL_NAME = "python3"
 RUN_LOG_NAME = "run_log.json"
+# Figures in executed notebooks at 72 dpi (Jupyter's inline default for years; matplotlib's 100 made the image-heavy
+# notebooks exceed 3 MB). ``save_figure`` keeps its own resolution for the files in figures/.
+INLINE_FIGURE_KWARGS = {"bbox_inches": "tight", "dpi": 72}
 UNFINISHED_NAME = "run_unfinished.json"  # present while a run has not finished all its notebooks
 
 
@@ -128,6 +133,7 @@ def run_notebook(path, profile: str, output_dir, parameters: dict | None = None,
                 kernel_name=kernel or kernel_name(),
                 cwd=str(path.parent),
                 progress_bar=False,
+                extra_arguments=[f"--InlineBackend.print_figure_kwargs={INLINE_FIGURE_KWARGS!r}"],
             )
     except PapermillExecutionError as error:
         raise NotebookFailed(path, error.cell_index, error.exec_count, error.source,
@@ -140,11 +146,55 @@ def run_notebook(path, profile: str, output_dir, parameters: dict | None = None,
     return results, seconds
 
 
+# nbconvert's lab template without what it loads from other hosts: require.js and the widget manager (an executed
+# report is static: headless runs draw widgets as figures) and mermaid.js (no notebook has a diagram); MathJax
+# uses the web font that the local copy ships (STIX-Web).
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block html_head_js_mathjax -%}
+<script type="text/x-mathjax-config">
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], webFont: "STIX-Web", imageFont: null}});
+</script>
+{{ super() }}
+{%- endblock html_head_js_mathjax -%}
+"""
+STATIC_DIR = "_static"  # beside the HTML reports: the local MathJax copy
+MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"
+
+
+def local_mathjax(folder: Path) -> Path:
+    """``folder/_static/mathjax``: MathJax 2.7 as shipped by the ``jupyter-server-mathjax`` package, copied once."""
+    import shutil
+
+    import jupyter_server_mathjax
+
+    target = Path(folder) / STATIC_DIR / "mathjax"
+    if not (target / "MathJax.js").exists():
+        source = Path(jupyter_server_mathjax.__file__).parent / "static"
+        partial = target.with_name(f".mathjax-{os.getpid()}")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(source, partial, ignore=shutil.ignore_patterns("localization"))
+        shutil.rmtree(target, ignore_errors=True)
+        partial.rename(target)
+    return target
+
+
 def write_html(notebook_path: Path, html_path: Path) -> None:
+    """The notebook as a static HTML page that needs no network: equations typeset by the MathJax copy in
+    ``_static/`` beside it, images embedded, no script from another host."""
+    import jinja2
     import nbformat
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook_path, as_version=4))
+    html_path = Path(html_path)
+    mathjax = local_mathjax(html_path.parent)
+    exporter = HTMLExporter(extra_loaders=[jinja2.DictLoader({"offline.html.j2": OFFLINE_TEMPLATE})],
+                            template_file="offline.html.j2",
+                            mathjax_url=f"{mathjax.relative_to(html_path.parent).as_posix()}/MathJax.js"
+                                        f"?config={MATHJAX_CONFIG}")
+    body, _ = exporter.from_notebook_node(nbformat.read(notebook_path, as_version=4))
     html_path.write_text(body, encoding="utf-8")
 
 
@@ -165,12 +215,16 @@ def _update_run_log(output_dir: Path, stem: str, entry: dict) -> dict:
     return log
 
 
+PREVIEW_ROWS = 5  # rows of each recorded table shown on the index page (the CSV has all)
+
+
 def _summarize(value) -> str:
-    """A short text for one recorded value: scalars as they are, tables by their size."""
+    """A short text for one recorded value: scalars as they are (floats to 4 digits), tables by their size (their
+    rows are shown beside it)."""
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
-        return f"table, {len(value)} rows"
+    if is_table(value):
+        return f"table of {len(value)} rows"
     if isinstance(value, dict):
         text = ", ".join(f"{key}: {_summarize(item)}" for key, item in value.items())
     else:
@@ -178,11 +232,36 @@ def _summarize(value) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _results_cell(results: dict) -> str:
-    records = results.get("records", {})
-    items = "".join(f"<li><code>{html.escape(str(key))}</code> = {html.escape(_summarize(value))}</li>"
-                    for key, value in records.items())
-    return f"<ul>{items}</ul>" if items else ""
+def _cell_text(value) -> str:
+    """One table cell: text as it is, nothing for None, anything else as ``_summarize`` writes it."""
+    return value if isinstance(value, str) else "" if value is None else _summarize(value)
+
+
+def _table_preview(rows: list[dict], csv_href: str | None) -> str:
+    """The first rows of a recorded table as HTML, with a link to its CSV."""
+    columns = table_columns(rows)
+    head = "".join(f"<th>{html.escape(str(column))}</th>" for column in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell_text(row.get(column)))}</td>" for column in columns)
+                   + "</tr>" for row in rows[:PREVIEW_ROWS])
+    shown = f"first {PREVIEW_ROWS} of {len(rows)} rows" if len(rows) > PREVIEW_ROWS else f"{len(rows)} rows"
+    link = f' &middot; <a href="{html.escape(csv_href)}">CSV</a>' if csv_href else ""
+    return (f'<div class="table"><table><tr>{head}</tr>{body}</table>'
+            f"<small>{shown}{link}</small></div>")
+
+
+def _results_cell(results: dict, output_dir: Path, stem: str) -> str:
+    """Every record: scalars summarised, tables (also nested ones) with their first rows and a link to the CSV."""
+    items = []
+    for key, value in results.get("records", {}).items():
+        text = "" if is_table(value) else f" = {html.escape(_summarize(value))}"
+        previews = []
+        for name, rows in tables_in(key, value).items():
+            csv_file = table_csv_path(output_dir, stem, name)
+            href = csv_file.relative_to(output_dir).as_posix() if csv_file.exists() else None
+            label = "" if name == key else f"<code>{html.escape(name)}</code>"
+            previews.append(label + _table_preview(rows, href))
+        items.append(f"<li><code>{html.escape(str(key))}</code>{text}{''.join(previews)}</li>")
+    return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
 def _claims_cell(results: dict) -> str:
@@ -216,12 +295,14 @@ def write_index(output_dir: Path, notebooks: list[Path]) -> Path:
             f'<tr><td><a href="{html.escape(stem)}.html">{html.escape(stem)}</a></td>'
             f"<td>{status}</td><td>{html.escape(entry['profile'])}</td>"
             f"<td>{entry['seconds']:.1f} s</td>"
-            f"<td>{_results_cell(results)}</td><td>{_claims_cell(results)}</td></tr>"
+            f"<td>{_results_cell(results, output_dir, stem)}</td><td>{_claims_cell(results)}</td></tr>"
         )
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Saliency workbook report</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} ul{{margin:0;padding-left:1.2em}}</style>
+td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} ul{{margin:0;padding-left:1.2em}}
+div.table{{overflow-x:auto;max-width:70em;margin:2px 0 6px}} div.table td,div.table th{{padding:1px 4px;font-size:85%}}
+</style>
 </head><body>
 <h1>Saliency workbook report</h1>
 <p>Generated {datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}; total notebook time {total:.1f} s.</p>

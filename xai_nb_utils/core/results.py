@@ -1,10 +1,15 @@
 """Machine-readable key results of a notebook run: ``reports/results/<notebook>.json``.
 
 The runner's index page and the notebook tests read these files. Every write is atomic and contains the whole
-record so far, so an interrupted notebook leaves a valid (partial) file.
+record so far, so an interrupted notebook leaves a valid (partial) file. Every recorded table (a DataFrame or a list
+of dicts, also one nested in a dict) is written as well as ``reports/tables/<notebook>/<key>.csv``.
 """
+import csv
+import io
 import json
 import math
+import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +44,53 @@ def to_jsonable(value: Any) -> Any:
                     f"arrays, tensors or DataFrames")
 
 
+def is_table(value: Any) -> bool:
+    """A recorded (JSON) value that is a table: a non-empty list of dicts, one per row."""
+    return isinstance(value, list) and bool(value) and all(isinstance(row, dict) for row in value)
+
+
+def tables_in(key: str, value: Any) -> dict[str, list[dict]]:
+    """The tables in a recorded value by name: the value itself (``key``) or those nested in it (``key.inner``)."""
+    if is_table(value):
+        return {key: value}
+    if isinstance(value, dict):
+        return {name: rows for inner, item in value.items() for name, rows in tables_in(f"{key}.{inner}", item).items()}
+    return {}
+
+
+def tables_dir(directory: Path, notebook: str) -> Path:
+    return Path(directory) / "tables" / notebook
+
+
+def table_csv_path(directory: Path, notebook: str, name: str) -> Path:
+    """``directory/tables/<notebook>/<name>.csv`` (characters unsafe in file names replaced by ``_``)."""
+    return tables_dir(directory, notebook) / (re.sub(r"[^\w.+-]+", "_", name) + ".csv")
+
+
+def table_columns(rows: list[dict]) -> list[str]:
+    """The columns of a table in order of first appearance (a row may lack some)."""
+    return list(dict.fromkeys(column for row in rows for column in row))
+
+
+def table_csv(rows: list[dict]) -> str:
+    """CSV text of a table: ``table_columns``, nested values as JSON, None empty."""
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=table_columns(rows), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: json.dumps(cell) if isinstance(cell, (dict, list)) else cell
+                         for column, cell in row.items()})
+    return text.getvalue()
+
+
 class Recorder:
     """Collects ``record(key, value)`` and ``claim(name, passed, detail)`` and saves after each call."""
 
     def __init__(self, notebook: str, **meta: Any):
+        self.notebook = notebook
         self.path = Path(reports_dir()) / "results" / f"{notebook}.json"
         self.data = {"notebook": notebook, **meta, "records": {}, "claims": [], "paper_claims": []}
+        shutil.rmtree(tables_dir(reports_dir(), notebook), ignore_errors=True)  # no table of an earlier run stays
         self._save()
 
     def record(self, key: str, value: Any) -> Any:
@@ -53,6 +99,8 @@ class Recorder:
             raise TypeError(f"a record key must be a non-empty string, got {key!r}")
         self.data["records"][key] = to_jsonable(value)
         self._save()
+        for name, rows in tables_in(key, self.data["records"][key]).items():
+            atomic_write_bytes(table_csv_path(reports_dir(), self.notebook, name), table_csv(rows).encode())
         return value
 
     def claim(self, name: str, passed: bool, detail: str = "") -> bool:

@@ -59,9 +59,11 @@ def show_maps(images: torch.Tensor, maps: dict, row_titles=None, boxes=None, cel
 
 
 def save_figure(fig, name: str, dpi: int = 110):
-    """Write ``figures/<name>.png`` and return its path."""
+    """Write ``figures/<name>.png`` and ``figures/<name>.pdf`` (vector lines and text, for papers); return the PNG's
+    path."""
     path = figures_dir() / f"{name}.png"
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    for target in (path, path.with_suffix(".pdf")):
+        fig.savefig(target, dpi=dpi, bbox_inches="tight")
     return path
 
 
