@@ -1,5 +1,6 @@
 """DRE: controller densities against quadrature and Monte Carlo, the controller's monotonicity, M_E / M_F / DRE+
-on hand-made maps and a model that only looks at one known region, MPert, and the generator's training cache."""
+on hand-made maps and a model that only looks at one known region, MPert (batch independence), and the relevance
+estimator: explicit fitted objects, cached under their full configuration (the stale-generator regression)."""
 import math
 
 import numpy as np
@@ -10,7 +11,11 @@ from torch import nn
 
 from xai_nb_utils import explain
 from xai_nb_utils.methods import dre
+from xai_nb_utils.methods.dre import controller as ctrl
+from xai_nb_utils.methods.dre import generator
+from xai_nb_utils.metrics import relevance
 from xai_nb_utils.models.networks import SceneCNN
+from xai_nb_utils.studies import dre_study
 
 N_MONTE_CARLO = 200_000
 CASES = [
@@ -24,7 +29,7 @@ CASES = [
 
 @pytest.mark.parametrize("kind, eta, h, params", CASES)
 def test_density_integrates_to_one_and_matches_the_controller_output(kind, eta, h, params):
-    check = dre.density_check(kind, eta, h, n=N_MONTE_CARLO, seed=1, **params)
+    check = ctrl.density_check(kind, eta, h, n=N_MONTE_CARLO, seed=1, **params)
     assert check["integral"] == pytest.approx(1.0, abs=1e-6)
     # tolerance: 2 x the Kolmogorov critical value at alpha = 1e-3 for n = 2e5 (0.0087), see ks_tolerance
     assert check["ks"] < check["ks_tolerance"] == pytest.approx(2 * 1.9495 / math.sqrt(N_MONTE_CARLO), rel=1e-3)
@@ -32,19 +37,19 @@ def test_density_integrates_to_one_and_matches_the_controller_output(kind, eta, 
 
 def test_ks_check_has_power_against_wrong_densities():
     """The tolerance rejects the paper's misprinted skew-normal mean and a 0.1 error in eta."""
-    z = dre.controller_samples(dre.sample_input("skew_normal", N_MONTE_CARLO, seed=1, a=5.0))
+    z = ctrl.controller_samples(ctrl.sample_input("skew_normal", N_MONTE_CARLO, seed=1, a=5.0))
     misprinted_mean = math.sqrt(2) * 5 / math.sqrt(6 * math.pi)
-    _, var = dre.skew_normal_moments(5.0)
-    misprinted = lambda t: dre.transformed_density(t, dre._standardized(stats.skewnorm(5.0).pdf, misprinted_mean, var))
-    tolerance = dre.ks_tolerance(N_MONTE_CARLO)
-    assert dre.ks_distance(z, misprinted) > 10 * tolerance
-    assert dre.ks_distance(z, dre.input_density("skew_normal", eta=1.6, a=5.0)) > 2 * tolerance
+    _, var = ctrl.skew_normal_moments(5.0)
+    misprinted = lambda t: ctrl.transformed_density(t, ctrl.standardized_density(stats.skewnorm(5.0).pdf, misprinted_mean, var))
+    tolerance = ctrl.ks_tolerance(N_MONTE_CARLO)
+    assert ctrl.ks_distance(z, misprinted) > 10 * tolerance
+    assert ctrl.ks_distance(z, ctrl.input_density("skew_normal", eta=1.6, a=5.0)) > 2 * tolerance
 
 
 def test_eq8_typed_literally_equals_the_transformation_rule():
     z = np.linspace(1e-4, 1 - 1e-4, 501)
     for eta, h in [(0.5, 2.5), (1.5, 2.5), (2.5, 1.0), (1.5, 0.5)]:
-        np.testing.assert_allclose(dre.density_normal(z, eta, h), dre.density_normal_closed_form(z, eta, h),
+        np.testing.assert_allclose(ctrl.density_normal(z, eta, h), ctrl.density_normal_closed_form(z, eta, h),
                                    rtol=1e-10, atol=1e-12)
 
 
@@ -55,8 +60,8 @@ def test_eta_1_5_h_1_is_close_to_uniform():
     z = np.linspace(0, 1, 200_001)[1:-1]
     cdf_gap, l1 = {}, {}
     for eta in (0.5, 1.5, 2.5):
-        cdf_gap[eta] = dre.uniform_gap(eta, 1.0)
-        l1[eta] = np.trapezoid(np.abs(dre.density_normal(z, eta, 1.0) - 1), z)
+        cdf_gap[eta] = ctrl.uniform_gap(eta, 1.0)
+        l1[eta] = np.trapezoid(np.abs(ctrl.density_normal(z, eta, 1.0) - 1), z)
     assert cdf_gap[1.5] < 0.03 and l1[1.5] < 0.12
     assert cdf_gap[1.5] < cdf_gap[2.5] / 3 < cdf_gap[0.5] / 3
     assert l1[1.5] < l1[2.5] / 3 < l1[0.5] / 3
@@ -64,42 +69,42 @@ def test_eta_1_5_h_1_is_close_to_uniform():
 
 def test_uniform_input_support_matches_eq26():
     eta, h = 1.5, 2.5
-    low, high = dre.uniform_support(eta, h)
+    low, high = ctrl.uniform_support(eta, h)
     assert (low, high) == pytest.approx(((math.exp(math.sqrt(3) * eta) + 1) ** -h, (math.exp(-math.sqrt(3) * eta) + 1) ** -h))
     inside = np.linspace(low, high, 9)[1:-1]
-    assert np.all(dre.density_uniform(inside, eta, h) > 0)
-    assert np.all(dre.density_uniform(np.array([low * 0.9, high * 1.01]), eta, h) == 0)
+    assert np.all(ctrl.density_uniform(inside, eta, h) > 0)
+    assert np.all(ctrl.density_uniform(np.array([low * 0.9, high * 1.01]), eta, h) == 0)
 
 
 def test_controller_standardises_and_preserves_ranking():
     generator = torch.Generator().manual_seed(0)
     scale = torch.tensor([1.0, 10.0, 0.1, 3.0], dtype=torch.float64).view(4, 1, 1, 1)
     x = torch.randn(4, 1, 16, 16, generator=generator, dtype=torch.float64) * scale + 5
-    y = dre.instance_normalize(x)
+    y = ctrl.instance_normalize(x)
     torch.testing.assert_close(y.mean(dim=(2, 3)), torch.zeros(4, 1, dtype=torch.float64), atol=1e-9, rtol=0)
     torch.testing.assert_close(y.var(dim=(2, 3), unbiased=False), torch.ones(4, 1, dtype=torch.float64), atol=1e-3, rtol=0)
-    z = dre.controller(x)
+    z = ctrl.controller(x)
     assert torch.all((z > 0) & (z < 1))
     assert torch.equal(torch.argsort(z.flatten(1), dim=1), torch.argsort(x.flatten(1), dim=1))
 
 
 def test_pearson_skewness_signs_and_values():
     rng = np.random.default_rng(0)
-    assert dre.pearson_skewness(rng.exponential(size=200_000), "moment") == pytest.approx(2.0, abs=0.1)
+    assert ctrl.pearson_skewness(rng.exponential(size=200_000), "moment") == pytest.approx(2.0, abs=0.1)
     # exponential: 3 (mean - median) / std = 3 (1 - ln 2)
-    assert dre.pearson_skewness(rng.exponential(size=200_000)) == pytest.approx(3 * (1 - math.log(2)), abs=0.03)
-    assert abs(dre.pearson_skewness(rng.uniform(size=100_000))) < 0.03
+    assert ctrl.pearson_skewness(rng.exponential(size=200_000)) == pytest.approx(3 * (1 - math.log(2)), abs=0.03)
+    assert abs(ctrl.pearson_skewness(rng.uniform(size=100_000))) < 0.03
     with pytest.raises(ValueError, match="kind"):
-        dre.pearson_skewness([1, 2, 3], kind="third")
+        ctrl.pearson_skewness([1, 2, 3], kind="third")
 
 
 def test_bad_controller_parameters_are_rejected():
     with pytest.raises(ValueError, match="eta"):
-        dre.DistributionController(eta=0)
+        ctrl.DistributionController(eta=0)
     with pytest.raises(ValueError, match="h must"):
-        dre.density_normal(np.array([0.5]), 1.5, -1)
+        ctrl.density_normal(np.array([0.5]), 1.5, -1)
     with pytest.raises(ValueError, match="kind"):
-        dre.sample_input("cauchy", 10)
+        ctrl.sample_input("cauchy", 10)
 
 
 # ----------------------------------------------------------------------------------------------- M_E
@@ -114,9 +119,9 @@ def _box_mask(size=16, box=(3, 5, 9, 12)):
 
 def test_m_e_of_the_box_itself_is_100_and_constant_map_is_the_box_area():
     box = _box_mask()
-    assert dre.explainability(box.float(), box)[0] == pytest.approx(100.0)
+    assert relevance.explainability(box.float(), box)[0] == pytest.approx(100.0)
     area = box.float().mean().item()
-    assert dre.explainability(torch.ones(1, 1, 16, 16), box)[0] == pytest.approx(100 * area)
+    assert relevance.explainability(torch.ones(1, 1, 16, 16), box)[0] == pytest.approx(100 * area)
 
 
 def test_m_e_of_the_reversed_box_by_hand():
@@ -124,12 +129,12 @@ def test_m_e_of_the_reversed_box_by_hand():
     b / N."""
     box = _box_mask()
     b, n = box.sum().item(), box.numel()
-    assert dre.explainability(1 - box.float(), box)[0] == pytest.approx(100 * b / n)
+    assert relevance.explainability(1 - box.float(), box)[0] == pytest.approx(100 * b / n)
     # strictly ordered: box pixels at ranks n - b + 1 .. n, the j-th with precision j / (n - b + j)
     ramp = torch.arange(n, dtype=torch.float32).view(1, 1, 16, 16)
     ordered = torch.where(box, -1.0 - ramp, ramp)
     expected = 100 * np.mean([j / (n - b + j) for j in range(1, b + 1)])
-    assert dre.explainability(ordered, box)[0] == pytest.approx(expected)
+    assert relevance.explainability(ordered, box)[0] == pytest.approx(expected)
 
 
 # ----------------------------------------------------------------------------- M_F, DRE+, MPert
@@ -160,9 +165,9 @@ def _region_setup(size=32):
 def test_m_f_by_hand_for_ideal_and_reversed_maps():
     model, x, region, target = _region_setup(size=64)  # 4096 px, 128 per step >= the 64 region pixels
     clean = model(x).softmax(1)[0, 0].item()
-    blurred = model(dre.blur(x)).softmax(1)[0, 0].item()
-    ideal = dre.faithfulness(model, x, region.expand(2, 1, 64, 64), target)
-    reversed_ = dre.faithfulness(model, x, 1 - region.expand(2, 1, 64, 64), target)
+    blurred = model(relevance.blur(x)).softmax(1)[0, 0].item()
+    ideal = relevance.faithfulness(model, x, region.expand(2, 1, 64, 64), target)
+    reversed_ = relevance.faithfulness(model, x, 1 - region.expand(2, 1, 64, 64), target)
     np.testing.assert_allclose(ideal, 100 * clean, rtol=1e-5)  # Q_i = f(x) from the first step on
     np.testing.assert_allclose(reversed_, 100 * (31 / 32 * blurred + clean / 32), rtol=1e-5)
     assert clean > 0.99 and blurred < 0.5
@@ -171,7 +176,7 @@ def test_m_f_by_hand_for_ideal_and_reversed_maps():
 def test_m_f_rejects_a_delta_that_does_not_split_the_image():
     model, x, region, target = _region_setup()
     with pytest.raises(ValueError, match="delta"):
-        dre.faithfulness(model, x, region.expand(2, 1, 32, 32), target, delta=1 / 3)
+        relevance.faithfulness(model, x, region.expand(2, 1, 32, 32), target, delta=1 / 3)
 
 
 def test_dre_plus_zeroes_pixels_revealed_after_the_probability_peaks():
@@ -194,6 +199,17 @@ def test_mpert_mask_covers_the_region_the_model_uses():
     assert inside > outside + 0.3
 
 
+def test_mpert_gives_an_image_the_same_mask_whatever_shares_its_batch():
+    """MPert draws no noise; each image's mask is optimised on its own: a batch of N = N calls of one."""
+    torch.manual_seed(0)
+    model = SceneCNN(num_classes=3).eval()
+    x, target = _scene_images(3), torch.tensor([0, 2, 1])
+    batch = explain("mpert", model, x, target, iterations=15)
+    singles = torch.cat([explain("mpert", model, x[i:i + 1], target[i:i + 1], iterations=15) for i in range(3)])
+    torch.testing.assert_close(batch, singles, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(explain("mpert", model, x, target, iterations=15), batch, rtol=0, atol=0)
+
+
 # ------------------------------------------------------------------------------------------- the generator
 
 
@@ -203,23 +219,104 @@ def tiny_scene_model():
     return SceneCNN(num_classes=3).eval()
 
 
-def test_generator_trains_caches_and_registers(tiny_scene_model, tmp_path, monkeypatch):
+def _scene_images(n=24, seed=0):
+    return torch.rand(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+
+
+def _tiny_config(kind="dre", **overrides):
+    return dre.generator_config(kind, **{**dict(n_train=24, epochs=1, lr_halve_every=1, batch_size=8), **overrides})
+
+
+def test_estimator_trains_caches_and_explains(tiny_scene_model, tmp_path, monkeypatch):
     monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path / "cache"))
-    images = torch.rand(24, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    config = dre.generator_config("dre", "smoke", n_train=24, batch_size=8)
-    trained = dre.train_generator(tiny_scene_model, images, 3, config, device="cpu")
-    again = dre.train_generator(tiny_scene_model, images, 3, config, device="cpu")  # from the cache
+    images = _scene_images()
+    config = _tiny_config()
+    trained = dre.fit_relevance_estimator(tiny_scene_model, images, 3, config, device="cpu")
+    again = dre.fit_relevance_estimator(tiny_scene_model, images, 3, config, device="cpu")  # from the cache
     for a, b in zip(trained.generator.state_dict().values(), again.generator.state_dict().values()):
         assert torch.equal(a, b)
     assert len(list((tmp_path / "cache" / "dre").glob("dre-*.pt"))) == 1
     x, target = images[:5], torch.tensor([0, 1, 2, 0, 1])
-    maps = explain("dre", tiny_scene_model, x, target)  # the default generator just trained
+    maps = explain("dre", tiny_scene_model, x, target, generator=trained)
     assert maps.shape == (5, 1, 32, 32) and torch.all((maps >= 0) & (maps <= 1))
-    torch.testing.assert_close(maps, explain("dre", tiny_scene_model, x, target, generator=trained.generator))
-    dre._TRAINED.clear()  # a fresh process finds it on disk
-    torch.testing.assert_close(maps, explain("dre", tiny_scene_model, x, target))
-    with pytest.raises(ValueError, match="train one first"):
+    torch.testing.assert_close(maps, explain("dre", tiny_scene_model, x, target, generator=again))
+    torch.testing.assert_close(maps, trained.maps(tiny_scene_model, x, target))
+    with pytest.raises(ValueError, match="generator=.*fit_relevance_estimator"):
         explain("mgnet", tiny_scene_model, x, target)
+
+
+def test_explain_without_an_estimator_raises_a_clear_error(tiny_scene_model):
+    """Regression: explain("dre") used to fall back on a module-global default generator (or the newest cache
+    file); it now needs the fitted estimator and says how to get one."""
+    x, target = _scene_images(2), torch.tensor([0, 1])
+    for kind in dre.KINDS:
+        with pytest.raises(ValueError, match=rf"explain\('{kind}'.*generator=.*fit_relevance_estimator"):
+            explain(kind, tiny_scene_model, x, target)
+
+
+def test_estimator_of_the_other_kind_is_rejected(tiny_scene_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path / "cache"))
+    images = _scene_images()
+    estimator = dre.fit_relevance_estimator(tiny_scene_model, images, 3, _tiny_config("dre"), device="cpu")
+    with pytest.raises(ValueError, match="'dre' estimator"):
+        explain("mgnet", tiny_scene_model, images[:2], torch.tensor([0, 1]), generator=estimator)
+
+
+def test_cache_key_covers_every_field_the_model_and_the_images(tiny_scene_model):
+    """Regression: the old ``hyperparameters()`` left n_train, epochs and seed out, so a short-schedule ablation
+    with the main (eta, h) counted as the main generator."""
+    images = _scene_images(32)
+    config = _tiny_config()
+    key = dre.estimator_key(config, tiny_scene_model, images)
+    assert key == dre.estimator_key(_tiny_config(), tiny_scene_model, images)
+    variants = [_tiny_config(n_train=16), _tiny_config(epochs=2), _tiny_config(seed=1), _tiny_config(embed_epochs=2),
+                _tiny_config(batch_size=4), _tiny_config(lr=1e-3), _tiny_config(lr_halve_every=2),
+                _tiny_config(eta=1.0), _tiny_config(lambda_tv=0.05)]
+    keys = {dre.estimator_key(variant, tiny_scene_model, images) for variant in variants}
+    assert key not in keys and len(keys) == len(variants)
+    other_images = images.clone()
+    other_images[3, 0, 0, 0] += 0.5  # inside the first n_train = 24
+    assert dre.estimator_key(config, tiny_scene_model, other_images) != key
+    assert dre.estimator_key(config, tiny_scene_model, images[:24]) == key  # only the first n_train count
+    other_model = SceneCNN(num_classes=3)
+    assert dre.estimator_key(config, other_model, images) != key
+
+
+def test_fitting_an_ablation_after_the_main_estimator_leaves_it_alone(tiny_scene_model, tmp_path, monkeypatch):
+    """Regression (stale generator): notebook 06's ablations "eta=1.5, h=2.5" and "(1) all constraints (MGnet)"
+    have the main estimators' hyperparameters on a shorter schedule; fitting them used to replace the main
+    generators that ``explain`` used."""
+    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path / "cache"))
+    images = _scene_images()
+    x, target = images[:4], torch.tensor([0, 1, 2, 0])
+    for kind in dre.KINDS:
+        main = dre.fit_relevance_estimator(tiny_scene_model, images, 3, _tiny_config(kind), device="cpu")
+        before = explain(kind, tiny_scene_model, x, target, generator=main)
+        ablation = dre.fit_relevance_estimator(tiny_scene_model, images, 3, _tiny_config(kind, n_train=16, seed=1),
+                                               device="cpu")
+        assert ablation.key != main.key
+        assert not torch.allclose(explain(kind, tiny_scene_model, x, target, generator=ablation), before)
+        torch.testing.assert_close(explain(kind, tiny_scene_model, x, target, generator=main), before, rtol=0, atol=0)
+        reloaded = dre.fit_relevance_estimator(tiny_scene_model, images, 3, _tiny_config(kind), device="cpu")
+        torch.testing.assert_close(explain(kind, tiny_scene_model, x, target, generator=reloaded), before)
+    assert len(list((tmp_path / "cache" / "dre").glob("*.pt"))) == 4
+
+
+def test_notebook_ablations_with_the_main_hyperparameters_get_their_own_cache_key(tiny_scene_model):
+    images = _scene_images(8)
+    for kind, ablation in (("dre", dre_study.distribution_configs("default")["eta=1.5, h=2.5"]),
+                           ("mgnet", dre_study.constraint_configs("default")["MGNET (1) all constraints (MGnet)"])):
+        main = dre_study.estimator_config(kind, "default")
+        assert (ablation.kind, ablation.eta, ablation.h, ablation.lambda_bg, ablation.lambda_av, ablation.lambda_tv) == \
+            (main.kind, main.eta, main.h, main.lambda_bg, main.lambda_av, main.lambda_tv)
+        assert dre.estimator_key(ablation, tiny_scene_model, images) != dre.estimator_key(main, tiny_scene_model, images)
+
+
+def test_fitting_leaves_the_global_generator_alone(tiny_scene_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path / "cache"))
+    state = torch.get_rng_state()
+    dre.fit_relevance_estimator(tiny_scene_model, _scene_images(), 3, _tiny_config(), device="cpu")
+    assert torch.equal(torch.get_rng_state(), state)
 
 
 def test_generator_configs_and_errors():
@@ -227,4 +324,21 @@ def test_generator_configs_and_errors():
     with pytest.raises(ValueError, match="kind"):
         dre.generator_config("gan")
     with pytest.raises(ValueError, match="stages"):
-        dre.encoder_features(nn.Linear(2, 2), torch.zeros(1, 2))
+        generator.encoder_features(nn.Linear(2, 2), torch.zeros(1, 2))
+
+
+def test_paper_claims_pair_dre_with_mgnet_the_best_other_method_and_grad_cam():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    labels = list(dre_study.TABLE_METHODS)
+    mf = {label: rng.uniform(20, 30, 40) for label in labels}
+    mf["MPert"] = mf["MPert"] + 10  # the best other method
+    mf["DRE"] = mf["MPert"] + 2
+    me = {label: rng.uniform(20, 30, 40) for label in labels}
+    me["Grad-CAM"] = me["DRE"] + 3  # Grad-CAM better on M_E: the claim is contradicted
+    table = pd.DataFrame({"method": labels, "M_F (raw)": [mf[m].mean() for m in labels]})
+    claims = dre_study.paper_claims(table, {"M_F (raw)": mf, "M_E": me})
+    assert [c["labels"] for c in claims] == [("DRE", "MGnet"), ("DRE", "MPert"), ("DRE", "Grad-CAM")]
+    assert [c["evidence"].verdict for c in claims] == ["reproduced", "reproduced", "contradicted"]
+    assert all(c["paper"] == "DRE" and c["paper_value"].startswith("ImageNet ResNet50") for c in claims)

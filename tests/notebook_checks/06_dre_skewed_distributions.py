@@ -39,3 +39,6 @@ def check_results(results: dict) -> None:
     assert {row["kind"] for row in records["fig10c_constraints"]} == {"dre", "mgnet"}
     for training in records["generator_training"].values():
         assert training["seconds"] > 0 and _finite(training["final_loss"])
+    # the claims of Tables 3 and 4 in the paper-claims ledger
+    assert {claim["claim_id"] for claim in results["paper_claims"]} == {
+        "Table 3 M_F, DRE vs MGnet", "Table 3 M_F, DRE vs the best other method", "Table 4 M_E, DRE vs Grad-CAM"}
