@@ -78,3 +78,13 @@ def test_the_ledger_counts_verdicts_and_writes_the_readme_table(tmp_path):
     assert readme.read_text().endswith("\n\nrest\n")
     assert ledger.verdict_counts(ledger.load_paper_claims(results))["GAX"] == {
         "reproduced": 1, "contradicted": 0, "inconclusive": 2}
+
+
+def test_the_index_section_counts_verdicts_per_paper():
+    from xai_nb_utils.core import ledger
+
+    claims = [{"paper": "DRE", "claim_id": "T3", "claim": "a < b", "notebook": "06", "paper_value": None,
+               "ours": "contradicted: ...", "verdict": "contradicted"}]
+    section = ledger.paper_claims_html(claims)
+    assert "<h2>Paper claims</h2>" in section and "<td>DRE</td><td>0</td><td>1</td><td>0</td>" in section
+    assert "a &lt; b" in section

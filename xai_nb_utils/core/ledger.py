@@ -64,3 +64,22 @@ def readme_table(readme_path: Path) -> str:
     if README_START not in readme:
         return ""
     return readme.split(README_START, 1)[1].split(README_END, 1)[0].lstrip("\n")
+
+
+def paper_claims_html(claims: list[dict]) -> str:
+    """The index page's "Paper claims" section: counts per verdict (all, and per paper), then one row per claim."""
+    import html
+
+    counts = verdict_counts(claims)
+    head = "".join(f"<th>{v}</th>" for v in VERDICTS)
+    count_rows = "".join(f"<tr><td>{html.escape(key)}</td>" + "".join(f"<td>{value[v]}</td>" for v in VERDICTS)
+                         + "</tr>" for key, value in counts.items())
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(claim.get(key) if claim.get(key) is not None else '-'))}</td>"
+                         for key in ("paper", "claim_id", "claim", "notebook", "paper_value", "ours"))
+        + f"<td class='{claim['verdict']}'>{claim['verdict']}</td></tr>" for claim in claims)
+    return (f"<h2>Paper claims</h2><p>{len(claims)} claims of the papers, each decided by a paired test on per-image "
+            f"scores (separate from the notebooks' self-checks).</p>"
+            f"<table><tr><th>papers</th>{head}</tr>{count_rows}</table>"
+            f"<table><tr><th>paper</th><th>where</th><th>claim</th><th>notebook</th><th>paper's number</th>"
+            f"<th>ours</th><th>verdict</th></tr>{rows}</table>")
