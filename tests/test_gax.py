@@ -1,6 +1,7 @@
 """GAX paper: AX heatmaps and scores, CO-score gap statistics and the GAX generator on models whose numbers are
 derivable."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -8,6 +9,8 @@ from torch import nn
 from xai_nb_utils.methods import gax as G
 from xai_nb_utils.methods.registry import explain
 from xai_nb_utils.metrics import error_detection as E
+from xai_nb_utils.studies import ax_co_gaps as A
+from xai_nb_utils.studies import gax_heatmaps as H
 from xai_nb_utils.studies import gax_systems as S
 
 
@@ -186,10 +189,8 @@ def test_separate_block_relus_keeps_outputs_and_lets_deeplift_run_on_a_resnet():
     assert maps.shape == x.shape and torch.isfinite(maps).all()
 
 
-def test_marker_mass_ratio_is_the_share_on_the_marker_over_its_area():
+def test_marker_lift_is_the_share_on_the_marker_over_its_area():
     """The marker region is the glyph data.with_marker stamps; the ratio is (share of sum|h| there) / (area share)."""
-    from xai_nb_utils.studies import gax_heatmaps as H
-
     x = torch.rand(3, 1, 20, 20)
     region = H.marker_region(x)
     assert region.shape == (3, 1, 20, 20) and region.dtype == torch.bool
@@ -198,8 +199,9 @@ def test_marker_mass_ratio_is_the_share_on_the_marker_over_its_area():
     h[:, :, 1:4, 1:4] = -1.0  # the first image: all mass on the marker
     h[1:, :, 10:, 10:] = 1.0  # the others: also 100 pixels of the same magnitude off the marker
     area = 9 / 400
-    assert H.marker_mass_ratio(h[:1], region[:1]) == pytest.approx(1 / area)
-    assert H.marker_mass_ratio(h[1:], region[1:]) == pytest.approx(9 / 109 / area)
+    assert H.marker_lift(h, region) == pytest.approx([1 / area, 9 / 109 / area, 9 / 109 / area])
+    evidence = H.marker_evidence({"shortcut model": {"GAX": H.marker_lift(h, region)}})
+    assert H.marker_claim(evidence)["evidence"].mean_a == pytest.approx((1 + 2 * 9 / 109) / area / 3)
 
 
 def test_correctly_predicted_keeps_the_first_correct_samples(setup):
@@ -210,3 +212,93 @@ def test_correctly_predicted_keeps_the_first_correct_samples(setup):
     labels = torch.where(torch.arange(6) % 2 == 0, pred, (pred + 1) % 3)  # samples 0, 2, 4 are correct
     kept = S.correctly_predicted(System("linear", model, x, labels), 2)
     assert torch.equal(kept.x, x[[0, 2]]) and torch.equal(kept.y, labels[[0, 2]])
+
+
+# ------------------------------------------------------------------------ per-image evidence for the paper's claims
+
+def test_wrong_placements_by_hand_average_to_the_auroc():
+    # correct CO (3, 5), wrong CO (4, 5): wrong 4 is below one of two correct (1/2); wrong 5 ties one (1/4)
+    co, correct = np.array([3.0, 5.0, 4.0, 5.0]), np.array([True, True, False, False])
+    assert E.wrong_placements(co, correct) == pytest.approx([0.5, 0.25])
+    assert E.auroc_wrong_detector(co, correct) == pytest.approx(0.375)
+    rng = np.random.default_rng(2)
+    co, correct = rng.normal(size=200), rng.random(200) < 0.8
+    assert E.wrong_placements(co, correct).mean() == pytest.approx(E.auroc_wrong_detector(co, correct))
+    assert len(E.wrong_placements(co[correct], correct[correct])) == 0
+
+
+def score_rows(model, method, co, correct, after_correct, output="logit"):
+    """Rows of an AX score table for one model and method (label 0; a wrong prediction predicts 1)."""
+    return [{"index": i, "method": method, "combination": "add", "output": output, "co": c, "label": 0,
+             "pred": 0 if ok else 1, "correct": ok, "pred_after": 0 if after else 1, "model": model}
+            for i, (c, ok, after) in enumerate(zip(co, correct, after_correct))]
+
+
+def test_table2_per_image_claims_by_hand():
+    before = [True] * 8 + [False] * 2
+    scores = pd.DataFrame(score_rows("m", "Saliency", range(10), before, before)  # nothing changes
+                          + score_rows("m", "InputXGradient", range(10), before, [False] * 6 + [True] * 4))
+    table = A.accuracy_table(scores)
+    assert table.loc["m"].to_dict() == {"Baseline": 0.8, "Saliency": 0.8, "InputXGradient": 0.4}
+    no_gain = {c["claim_id"]: c["evidence"] for c in A.no_gain_claims(scores)}
+    assert no_gain["Table 2, Saliency"].mean_a == 0.0 and no_gain["Table 2, Saliency"].verdict == "reproduced"
+    assert no_gain["Table 2, InputXGradient"].mean_a == pytest.approx(-0.4)  # 6 lost (-1), 2 gained (+1), of 10
+    (ixg,) = A.input_x_gradient_claims(scores)
+    assert ixg["claim_id"] == "Table 2, InputXGradient, m" and ixg["evidence"].n == 10
+    assert (ixg["evidence"].mean_a, ixg["evidence"].mean_b) == pytest.approx((0.4, 0.8))
+    gained = pd.DataFrame(score_rows("m", "Saliency", range(40), [False] * 40, [True] * 30 + [False] * 10))
+    assert A.no_gain_claims(gained)[0]["evidence"].verdict == "contradicted"  # +0.75 is far above the margin
+
+
+def test_gap_and_widening_claims_by_hand():
+    correct = [True] * 20 + [False] * 6
+    separated = pd.DataFrame(score_rows("m", "Saliency", list(range(10, 30)) + list(range(6)), correct, correct))
+    (claim,) = A.gap_claims(separated, ["m"], "logit")
+    assert claim["evidence"].n == 6 and claim["evidence"].mean_a == 1.0 and claim["evidence"].verdict == "reproduced"
+    assert A.gap_claims(separated, ["m"], "logit", min_wrong=7) == []  # too few wrong predictions
+    gaps = pd.DataFrame([{"model": model, "method": f"M{i}", "auroc": auroc + 0.01 * i}
+                         for i in range(6) for model, auroc in ((A.WELL_TRAINED, 0.9), (A.UNDER_TRAINED, 0.6))])
+    evidence = A.widening_claim(gaps)["evidence"]
+    assert evidence.n == 6 and evidence.difference == pytest.approx(0.3)
+    assert evidence.verdict == "reproduced"  # six of six, the smallest n that can reach p < 0.05
+
+
+def test_layer_evidence_pairs_the_images():
+    rows = [{"index": i, "combination": "mul", "layer": layer, "co": i + shift}
+            for layer, shift in (("deep", 2.0), ("first", 0.0)) for i in (3, 1, 2, 0)]
+    evidence = A.layer_evidence(pd.DataFrame(rows), "first", "deep", "mul")
+    assert evidence.n == 4 and evidence.difference == pytest.approx(2.0) and evidence.mean_b == pytest.approx(1.5)
+
+
+def test_extreme_intensity_share_per_image_and_pooled():
+    x = torch.tensor([[[[0.0, 0.5], [0.95, 0.5]]], [[[0.5, 0.5], [0.5, 0.5]]]])  # image 0: half extreme
+    h = torch.tensor([[[[3.0, 1.0], [0.0, 0.0]]], [[[1.0, 1.0], [1.0, 1.0]]]])
+    share = H.extreme_intensity_share(x, h)
+    assert share["mass_share"].tolist() == pytest.approx([0.75, 0.0])
+    assert share["pixel_share"].tolist() == pytest.approx([0.5, 0.0])
+    assert share["ratio"][0] == pytest.approx(1.5) and torch.isnan(share["ratio"][1])  # no extreme pixel
+    pooled = H.extreme_intensity_share(x.reshape(1, -1), h.reshape(1, -1))
+    assert (float(pooled["mass_share"][0]), float(pooled["ratio"][0])) == pytest.approx((3 / 8, 3 / 8 / (2 / 8)))
+
+
+def test_gax_target_and_ax_claims_use_each_images_final_co():
+    co = torch.tensor([[1.0, 5.0, float("nan")], [1.0, 2.0, 3.0], [0.0, 6.0, float("nan")]])
+    result = G.GaxResult(torch.zeros(3, 1), co, torch.tensor([1, 2, 1]), torch.tensor([True, False, True]),
+                         target=5.0)
+    assert H.final_co(result).tolist() == [5.0, 3.0, 6.0]
+    (claim,) = H.target_claims({"m": result})
+    assert (claim["evidence"].mean_a, claim["evidence"].mean_b) == pytest.approx((14 / 3, 5.0))
+    scores = pd.DataFrame([{"model": "m", "index": i, "method": method, "co": value}
+                           for method, values in (("A", (1.0, 4.0, 0.0)), ("B", (2.0, 1.0, 7.0)))
+                           for i, value in enumerate(values)])
+    assert H.best_ax_co(scores, "m").tolist() == [2.0, 4.0, 7.0]
+    (versus,) = H.gax_vs_ax_claims({"m": result}, scores)
+    assert versus["evidence"].difference == pytest.approx(((5 - 2) + (3 - 4) + (6 - 7)) / 3)
+
+
+def test_claims_summary_counts_the_verdicts():
+    summary = S.claims_summary([{"claim_id": "A", "verdict": "reproduced", "n": 3},
+                                {"claim_id": "B", "verdict": "inconclusive", "n": 2},
+                                {"claim_id": "C", "verdict": "reproduced", "n": 5}])
+    assert summary.splitlines() == ["3 paper claims: reproduced 2, inconclusive 1", "  A: reproduced (n = 3)",
+                                    "  B: inconclusive (n = 2)", "  C: reproduced (n = 5)"]

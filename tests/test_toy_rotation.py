@@ -1,6 +1,7 @@
 """The 2D rotation toy (Tjoa & Guan, section 2): hand-derived values, the closed forms eq. (3)/(4) vs autograd."""
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -107,3 +108,24 @@ def test_bad_choices_name_the_parameter():
         tr.activation("relu6")
     with pytest.raises(ValueError, match="objective"):
         tr.gradient_ascent_heatmap(0.0, 1.0, 0.0, 3, 0.1, objective="loss")
+
+
+def test_pi_text():
+    assert [gax_toy.pi_text(v) for v in (0.0, 0.125, 0.375, -0.25, 0.5, 1.0, -0.125)] == \
+        ["0", "pi/8", "3pi/8", "-pi/4", "pi/2", "pi", "-pi/8"]
+
+
+def test_nonnegative_range_claims_by_hand():
+    # a1 = 0.7, a2 = 0.3: x2 = 0.7 sin t + 0.3 cos t >= 0 from t = -atan(3/7) = -0.129 pi, x1 >= 0 up to
+    # atan(7/3) = 0.371 pi. So x is positive just below the quoted lower end pi/8 (the claim is contradicted) and
+    # negative just above 3pi/8. On 161 angles (pi/80 apart) a band of pi/8 holds 10 angles, [pi/8, 3pi/8] 21.
+    assert gax_toy.smallest_component(0.7, torch.tensor([0.0, 0.5]).numpy()) == pytest.approx([0.3, -0.3])
+    claims = {c["claim_id"]: c["evidence"] for c in gax_toy.nonnegative_range_claims([0.7], n_theta=161)}
+    assert set(claims) == {f"App. A.1 non-negative range, a1 = 0.7, {part}" for part in ("inside", "below", "above")}
+    inside, below, above = (claims[f"App. A.1 non-negative range, a1 = 0.7, {p}"] for p in ("inside", "below", "above"))
+    assert (inside.n, below.n, above.n) == (21, 10, 10)
+    assert (inside.verdict, below.verdict, above.verdict) == ("reproduced", "contradicted", "reproduced")
+    assert below.mean_a == pytest.approx(np.mean([min(0.7 * math.cos(t) - 0.3 * math.sin(t),
+                                                      0.7 * math.sin(t) + 0.3 * math.cos(t))
+                                                  for t in np.arange(10) * math.pi / 80]))
+    assert gax_toy.nonnegative_range_claims([0.6], n_theta=161) == []  # no quoted range for a1 = 0.6

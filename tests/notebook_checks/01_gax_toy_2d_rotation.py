@@ -1,6 +1,12 @@
 """Checks on what notebooks/01_gax_toy_2d_rotation.ipynb recorded (run on the smoke profile)."""
 import math
 
+from xai_nb_utils.metrics.statistics import VERDICTS
+
+RANGE_CLAIMS = {f"{where} non-negative range, a1 = {a1}, {part}"
+                for where, a1 in (("Sec. 2.1", 0.95), ("App. A.1", 0.7), ("App. A.1", 0.51))
+                for part in ("inside", "below", "above")}
+
 
 def check_results(results: dict):
     records = results["records"]
@@ -22,3 +28,10 @@ def check_results(results: dict):
     assert scores["sigmoid"]["max"] < scores["leaky_relu"]["min"]
     assert len(records["nonnegative_ranges"]) >= 2
     assert all(claim["passed"] for claim in results["claims"])
+    claims = {claim["claim_id"]: claim for claim in results["paper_claims"]}
+    assert RANGE_CLAIMS <= set(claims)
+    for claim in claims.values():
+        assert claim["verdict"] in VERDICTS and claim["n"] > 0
+        assert claim["ci_low"] <= claim["difference"] <= claim["ci_high"]
+    # deterministic maths: x is positive just below the quoted lower end pi/8 for a1 = 0.7 (it is so from -pi/8 on)
+    assert claims["App. A.1 non-negative range, a1 = 0.7, below"]["verdict"] == "contradicted"

@@ -1,6 +1,8 @@
 """What notebook 02 (AX process, CO-score gaps, Table 2 analog) must have recorded, even on the smoke profile."""
 import math
 
+from xai_nb_utils.metrics.statistics import VERDICTS
+
 METHODS = {"Saliency", "InputXGradient", "LayerGradCam", "Deconvolution", "GuidedBackprop", "DeepLift"}
 
 
@@ -32,3 +34,15 @@ def check_results(results: dict) -> None:
 
     assert {row["combination"] for row in records["gradcam_layers_median_co"]} == {"add", "mul"}
     assert 0.0 <= records["share_methods_wider_gap_when_well_trained"] <= 1.0
+
+    claims = {claim["claim_id"]: claim for claim in results["paper_claims"]}
+    assert {"Fig. 2 vs 3A", "Fig. 8, x * h"} <= set(claims)
+    assert {f"Table 2, {method}" for method in METHODS} <= set(claims)
+    assert {f"Table 2, InputXGradient, {model}" for model in systems} <= set(claims)
+    assert {f"Fig. 2-3 gap, MNIST, MnistCNN, {method}" for method in METHODS} <= set(claims)  # 5 of 32 wrong on smoke
+    for claim in claims.values():
+        assert claim["verdict"] in VERDICTS and claim["n"] > 0
+        assert claim["ci_low"] <= claim["difference"] <= claim["ci_high"]
+    gap = claims["Fig. 2-3 gap, MNIST, MnistCNN, Saliency"]
+    mnist_saliency = next(row for row in mnist if row["method"] == "Saliency")
+    assert gap["n"] == mnist_saliency["n_wrong"] and math.isclose(gap["mean_a"], mnist_saliency["auroc"], abs_tol=1e-9)

@@ -1,6 +1,8 @@
 """What notebook 03 (GAX) must have recorded, even on the smoke profile."""
 import math
 
+from xai_nb_utils.metrics.statistics import VERDICTS
+
 
 def check_results(results: dict) -> None:
     records = results["records"]
@@ -18,3 +20,15 @@ def check_results(results: dict) -> None:
     assert set(marker) == {"shortcut model", "clean model"}
     for row in marker.values():
         assert row["GAX marker mass ratio (median)"] >= 0.0
+    claims = {claim["claim_id"]: claim for claim in results["paper_claims"]}
+    assert {"Fig. 5F false feature"} | {f"{where}, {model}" for where in ("Fig. 4 target", "Sec. 4.2 GAX vs AX")
+                                        for model in ("MNIST", "DigitScenes")} <= set(claims)
+    assert {f"Fig. 5 extreme intensities, {model}, {heatmap}" for model in ("MNIST", "DigitScenes")
+            for heatmap in ("GAX h", "GAX h - h0")} <= set(claims)
+    for claim in claims.values():
+        assert claim["verdict"] in VERDICTS and claim["n"] > 0
+        assert claim["ci_low"] <= claim["difference"] <= claim["ci_high"]
+    for model, row in convergence.items():
+        assert claims[f"Fig. 4 target, {model}"]["n"] == row["images"]
+        assert math.isclose(claims[f"Fig. 4 target, {model}"]["mean_b"], row["target"])
+    assert claims["Fig. 5F false feature"]["n"] == marker["shortcut model"]["images"]

@@ -2,6 +2,8 @@
 
 A low score is read as a detector of wrong predictions; :func:`auroc_wrong_detector` is its AUROC and
 :func:`co_gap` adds the group medians, the Wasserstein-1 distance and a bootstrap interval.
+:func:`wrong_placements` gives the AUROC one value per wrong prediction (its mean), the per-image form a paired
+test takes (``metrics.statistics.one_sample_comparison`` against 0.5).
 """
 import numpy as np
 from scipy.stats import rankdata, wasserstein_distance
@@ -50,3 +52,16 @@ def co_gap(co, correct, n_boot: int = 1000, level: float = 0.95, seed: int = 0) 
                    wasserstein=float(wasserstein_distance(good, bad)), auroc=auroc_wrong_detector(co, correct),
                    auroc_low=float(np.quantile(boot, tail)), auroc_high=float(np.quantile(boot, 1 - tail)))
     return summary
+
+
+def wrong_placements(co, correct) -> np.ndarray:
+    """Per wrong prediction: the share of correct predictions whose CO score is higher (ties 1/2).
+
+    Their mean is :func:`auroc_wrong_detector` (DeLong's placement values of the wrong group); 0.5 per image = no
+    information. Empty when there is no wrong or no correct prediction.
+    """
+    co, correct = np.asarray(co, float), np.asarray(correct, bool)
+    good, bad = co[correct], co[~correct]
+    if len(good) == 0:
+        return np.empty(0)
+    return ((good[None, :] > bad[:, None]).mean(1) + 0.5 * (good[None, :] == bad[:, None]).mean(1))

@@ -1,6 +1,12 @@
 """Notebook 02 (GAX paper, sections 3 and 4.1): CO scores of existing methods in the AX process, the gap between
 correct and wrong predictions, the paper's Table 2 (accuracy before / after ``x + h``) and Figure 8 (LayerGradCam
 at different layers). The AX score table and the systems are shared with notebook 03 (``studies.gax_systems``).
+
+The paper's claims are decided per image (``*_claims`` functions return the keyword arguments of
+``Recorder.paper_claim``, one dict per claim): the gap by the placement of each wrong prediction among the correct
+ones (``metrics.error_detection.wrong_placements``, mean = AUROC) against 0.5; Table 2 by each image's correctness
+after ``x + h`` against before; the widening of the gap with training, which has no per-image form, paired over
+the methods.
 """
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -8,10 +14,11 @@ import pandas as pd
 from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.core.tensors import predicted_classes
 from xai_nb_utils.methods.gax import COMBINATIONS, OUTPUTS
-from xai_nb_utils.metrics.error_detection import co_gap
+from xai_nb_utils.metrics.error_detection import co_gap, wrong_placements
+from xai_nb_utils.metrics.statistics import one_sample_comparison, paired_comparison
 from xai_nb_utils.studies.common import method_label
-from xai_nb_utils.studies.gax_systems import ax_study  # noqa: F401  (the notebook's AX score table)
-from xai_nb_utils.studies.gax_systems import (PAPER_AX_METHODS, ax_scores, embedded_system, gradcam_kwargs,
+from xai_nb_utils.studies.gax_systems import ax_study, claims_summary  # noqa: F401  (used by the notebook)
+from xai_nb_utils.studies.gax_systems import (PAPER, PAPER_AX_METHODS, ax_scores, embedded_system, gradcam_kwargs,
                                               imagenet_systems)
 
 # (preset, variant, name) of the embedded stand-ins for the paper's systems ("_sub": the under-trained variant)
@@ -38,6 +45,10 @@ PAPER_TABLE2 = {
     "DB, drybeanFPA": (0.877, 0.868, 0.708, 0.646, 0.817, 0.777, 0.712),
 }
 PAPER_TABLE2_COLUMNS = ("Baseline",) + tuple(method_label(m) for m in PAPER_AX_METHODS)
+
+# An accuracy gain per image below this counts as "no improvement": the paper's Table 2 gains are at most +0.008
+# ("small improvements ... some of them can even be ruled out as noise").
+NO_GAIN_MARGIN = 0.01
 
 
 # -------------------------------------------------------------------------------------------------- systems
@@ -120,14 +131,43 @@ def co_gap_table(scores: pd.DataFrame, n_boot: int = 1000, seed: int = 0) -> pd.
     return pd.DataFrame(rows)
 
 
+def trained_image_models(systems: pd.DataFrame, min_accuracy: float = 0.7) -> list:
+    """The trained image models of a :func:`systems_table`: a LayerGradCam layer and accuracy on the sample
+    >= ``min_accuracy``."""
+    models = systems[systems["LayerGradCam layer"].notna() & (systems["accuracy on the sample"] >= min_accuracy)]
+    return list(models["model"])
+
+
 def share_informative_gaps(systems: pd.DataFrame, gaps: pd.DataFrame, min_accuracy: float = 0.7,
                            min_wrong: int = 5) -> tuple:
-    """Among the trained image models (a LayerGradCam layer, accuracy on the sample >= ``min_accuracy``) and their
-    methods with >= ``min_wrong`` wrong predictions: the share whose bootstrap AUROC interval lies above 0.5.
-    ``gaps``: one variant's rows of :func:`co_gap_table`. Returns ``(share, models)``."""
-    models = systems[systems["LayerGradCam layer"].notna() & (systems["accuracy on the sample"] >= min_accuracy)]
-    image_gaps = gaps[gaps["model"].isin(models["model"]) & (gaps["n_wrong"] >= min_wrong)]
-    return float((image_gaps["auroc_low"] > 0.5).mean()), list(models["model"])
+    """Among the :func:`trained_image_models` and their methods with >= ``min_wrong`` wrong predictions: the share
+    whose bootstrap AUROC interval lies above 0.5. ``gaps``: one variant's rows of :func:`co_gap_table`. Returns
+    ``(share, models)``."""
+    models = trained_image_models(systems, min_accuracy)
+    image_gaps = gaps[gaps["model"].isin(models) & (gaps["n_wrong"] >= min_wrong)]
+    return float((image_gaps["auroc_low"] > 0.5).mean()), models
+
+
+def gap_claims(scores: pd.DataFrame, models, output: str, min_wrong: int = 5, seed: int = 0) -> list:
+    """Figures 2-3, one claim per model of ``models`` and method with >= ``min_wrong`` wrong predictions: CO scores
+    (x + h, ``output``) of correct predictions lie above those of wrong ones. Per wrong image: the share of correct
+    images with a higher CO (:func:`~xai_nb_utils.metrics.error_detection.wrong_placements`; mean = the AUROC)
+    against 0.5 (bootstrap over the wrong images, the correct group held fixed; Wilcoxon signed-rank)."""
+    part = variant_rows(scores, output)
+    claims = []
+    for (model, method), group in part[part["model"].isin(models)].groupby(["model", "method"], sort=False):
+        placements = wrong_placements(group["co"], group["correct"])
+        if len(placements) < min_wrong:
+            continue
+        claims.append({
+            "paper": PAPER, "claim_id": f"Fig. 2-3 gap, {model}, {method}",
+            "claim": f"CO scores (x + h, {output}) of correct predictions lie above those of wrong ones "
+                     f"(AUROC > 0.5; per wrong image: share of the {int(group['correct'].sum())} correct images "
+                     f"scoring higher)",
+            "evidence": one_sample_comparison(placements, 0.5, "greater", seed=seed),
+            "labels": ("AUROC", "chance"),
+            "paper_value": "a gap for every method (Figs. 2, 3, 7: boxplots, no number)"})
+    return claims
 
 
 def largest_gap_method(gaps: pd.DataFrame) -> pd.DataFrame:
@@ -136,34 +176,97 @@ def largest_gap_method(gaps: pd.DataFrame) -> pd.DataFrame:
     return known.loc[known.groupby("model")["auroc"].idxmax(), ["model", "method", "auroc"]]
 
 
+def well_vs_under_auroc(gaps: pd.DataFrame, well: str = WELL_TRAINED, under: str = UNDER_TRAINED) -> pd.DataFrame:
+    """Per method (rows, both AUROCs known): the AUROC of the well- and of the under-trained model (columns)."""
+    auroc = lambda model: gaps[gaps["model"] == model].set_index("method")["auroc"]
+    return pd.DataFrame({"well": auroc(well), "under": auroc(under)}).dropna()
+
+
 def wider_gap_when_well_trained(gaps: pd.DataFrame, well: str = WELL_TRAINED, under: str = UNDER_TRAINED):
     """Per method: is the AUROC of the well-trained model above that of the under-trained one? (bool Series)"""
-    auroc = lambda model: gaps[gaps["model"] == model].set_index("method")["auroc"]
-    return auroc(well) > auroc(under)
+    auroc = well_vs_under_auroc(gaps, well, under)
+    return auroc["well"] > auroc["under"]
+
+
+def widening_claim(gaps: pd.DataFrame, well: str = WELL_TRAINED, under: str = UNDER_TRAINED, seed: int = 0) -> dict:
+    """Figure 2 vs 3A: the gap (AUROC) is wider for the well-trained model. The models classify different images
+    wrongly, so there is no per-image pairing: paired over the methods (n = 6; a Wilcoxon p < 0.05 needs all six
+    in one direction)."""
+    auroc = well_vs_under_auroc(gaps, well, under)
+    return {"paper": PAPER, "claim_id": "Fig. 2 vs 3A",
+            "claim": f"the CO gap is wider for the better-trained model ({well} vs {under}; AUROC paired over methods)",
+            "evidence": paired_comparison(auroc["well"], auroc["under"], "greater", seed=seed),
+            "labels": (well.split(", ")[1], under.split(", ")[1]),
+            "paper_value": "wider for Resnet34_1 (val. acc. 0.99) than Resnet34_sub (0.8) on pneumonia (Figs. 2, 3A)"}
 
 
 # ------------------------------------------------------------------------------------------------ Table 2
 
 
-def ax_accuracy(scores: pd.DataFrame, combination: str = "add") -> dict:
-    """Accuracy before ("Baseline") and after the AX process per method (the paper's Table 2 uses x + h)."""
+def correct_before_after(scores: pd.DataFrame, combination: str = "add") -> pd.DataFrame:
+    """Per model, method and image: ``before`` = 1 if the prediction on x is right, ``after`` = 1 if the prediction
+    on the AX input (``x + h`` by default, the paper's Table 2) is right."""
     part = variant_rows(scores, scores["output"].iloc[0], combination)
-    first = part[part["method"] == part["method"].iloc[0]]
-    row = {"Baseline": float(first["correct"].mean())}
-    for method, group in part.groupby("method", sort=False):
-        row[method] = float((group["pred_after"] == group["label"]).mean())
-    return row
+    return pd.DataFrame({"model": part["model"], "method": part["method"], "index": part["index"],
+                         "before": part["correct"].astype(int),
+                         "after": (part["pred_after"] == part["label"]).astype(int)})
 
 
 def accuracy_table(scores: pd.DataFrame) -> pd.DataFrame:
     """The Table 2 analog: one row per model, accuracy before (Baseline) and after x + h per method."""
-    rows = [{"model": name, **ax_accuracy(part)} for name, part in scores.groupby("model", sort=False)]
+    rows = []
+    for name, part in correct_before_after(scores).groupby("model", sort=False):
+        first = part[part["method"] == part["method"].iloc[0]]
+        rows.append({"model": name, "Baseline": float(first["before"].mean()),
+                     **{method: float(group["after"].mean()) for method, group in part.groupby("method", sort=False)}})
     return pd.DataFrame(rows).set_index("model")
 
 
 def accuracy_change(accuracy: pd.DataFrame) -> pd.DataFrame:
     """Accuracy after x + h minus the baseline accuracy, per model and method."""
     return accuracy.drop(columns="Baseline").sub(accuracy["Baseline"], axis=0)
+
+
+def paper_accuracy_change(method: str) -> pd.Series:
+    """The paper's Table 2 accuracy change (after x + h minus Baseline) of one method per system (the paper's
+    numbers)."""
+    paper = paper_table2()
+    return paper[method] - paper["Baseline"]
+
+
+def no_gain_claims(scores: pd.DataFrame, margin: float = NO_GAIN_MARGIN, seed: int = 0) -> list:
+    """Table 2, one claim per method: x + h does not raise the accuracy. Per image (all systems pooled): correct
+    after minus correct before, against ``margin`` (reproduced when the gain is significantly below it,
+    contradicted when significantly above)."""
+    per_image = correct_before_after(scores)
+    claims = []
+    for method, part in per_image.groupby("method", sort=False):
+        paper = paper_accuracy_change(method)
+        claims.append({
+            "paper": PAPER, "claim_id": f"Table 2, {method}",
+            "claim": f"x + h with {method} heatmaps does not improve the accuracy (per image, all systems pooled: "
+                     f"correct after minus correct before, below +{margin:g})",
+            "evidence": one_sample_comparison(part["after"] - part["before"], margin, "less", seed=seed),
+            "labels": ("accuracy change", "margin"),
+            "paper_value": f"Table 2: change {paper.min():+.3f} to {paper.max():+.3f} over {len(paper)} systems"})
+    return claims
+
+
+def input_x_gradient_claims(scores: pd.DataFrame, seed: int = 0) -> list:
+    """Table 2, one claim per system: x + h with InputXGradient heatmaps lowers the accuracy (per image: correct
+    after vs correct before)."""
+    per_image = correct_before_after(scores)
+    paper = paper_accuracy_change("InputXGradient")
+    claims = []
+    for model, part in per_image[per_image["method"] == "InputXGradient"].groupby("model", sort=False):
+        claims.append({
+            "paper": PAPER, "claim_id": f"Table 2, InputXGradient, {model}",
+            "claim": f"x + h with InputXGradient heatmaps lowers the accuracy of {model} (per image: correct after "
+                     "vs before)",
+            "evidence": paired_comparison(part["after"], part["before"], "less", seed=seed),
+            "labels": ("accuracy after", "before"),
+            "paper_value": f"lower on all {len(paper)} systems (Table 2: {paper.min():+.3f} to {paper.max():+.3f})"})
+    return claims
 
 
 def paper_table2() -> pd.DataFrame:
@@ -184,6 +287,26 @@ def gradcam_layer_study(system, layers, combinations=COMBINATIONS, output: str =
 def median_co_by_layer(table: pd.DataFrame, layers) -> pd.DataFrame:
     """Median CO per combination (rows) and layer (columns, in the order of ``layers``)."""
     return table.groupby(["combination", "layer"])["co"].median().unstack("layer")[list(layers)]
+
+
+def layer_evidence(table: pd.DataFrame, first: str, deepest: str, combination: str, seed: int = 0):
+    """Per image of :func:`gradcam_layer_study`: the CO of the ``deepest`` layer's heatmap vs the ``first``
+    layer's, for one ``combination`` (``Evidence``, expected: deeper is higher)."""
+    part = table[table["combination"] == combination]
+    co = lambda layer: part[part["layer"] == layer].sort_values("index")["co"].to_numpy()
+    return paired_comparison(co(deepest), co(first), "greater", seed=seed)
+
+
+def layer_claim(table: pd.DataFrame, first: str, deepest: str, seed: int = 0) -> dict:
+    """Figure 8, x * h: LayerGradCam heatmaps from a deeper layer give a higher CO (the paper's expectation, which
+    it saw met for x * h only)."""
+    return {"paper": PAPER, "claim_id": "Fig. 8, x * h",
+            "claim": f"x * h: LayerGradCam from the deepest layer ({deepest}) gives a higher CO than from the first "
+                     f"({first}) (per image)",
+            "evidence": layer_evidence(table, first, deepest, "mul", seed),
+            "labels": (deepest, first),
+            "paper_value": "deeper layers expected to score higher; 'a difference in x * h, but not in x + h' "
+                           "(Fig. 8, ResNet34 on ImageNet)"}
 
 
 def plot_co_by_layer(table: pd.DataFrame, title: str = ""):

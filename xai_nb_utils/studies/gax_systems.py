@@ -20,6 +20,8 @@ from xai_nb_utils.models.pretrained import pretrained_model
 from xai_nb_utils.models.training import trained_model
 from xai_nb_utils.studies.common import System, method_label, select_images
 
+PAPER = "GAX"  # the paper's name in the paper-claims ledger (Tjoa & Guan)
+
 # Registry names of the six captum methods of the paper (its Table 2 columns, via studies.common.METHOD_LABELS).
 PAPER_AX_METHODS = ("saliency", "input_x_gradient", "layer_gradcam", "deconvolution", "guided_backprop", "deeplift")
 
@@ -149,3 +151,12 @@ def ax_study(systems: list, methods=PAPER_AX_METHODS, combinations=COMBINATIONS,
                           gradcam_kwargs(layer), False)
         tables.append(table.assign(model=system.name))
     return pd.concat(tables, ignore_index=True)
+
+
+def claims_summary(paper_claims: list) -> str:
+    """One line per recorded paper claim (``Recorder.data["paper_claims"]``): where, the verdict and n, after a
+    count of the verdicts."""
+    counts = pd.Series([c["verdict"] for c in paper_claims]).value_counts()
+    lines = [f"{len(paper_claims)} paper claims: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
+    lines += [f"  {c['claim_id']}: {c['verdict']} (n = {c['n']})" for c in paper_claims]
+    return "\n".join(lines)

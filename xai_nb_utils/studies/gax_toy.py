@@ -1,17 +1,27 @@
 """Notebook 01 (GAX paper, section 2, Figures 1 and 6, appendix A.1): the 2D rotation toy swept over theta, as
 tables and figures, with the paper's quoted ranges beside ours. The toy's equations are in
 ``methods.toy_rotation``.
+
+The toy is deterministic: the readings of Figures 1 and 6 are self-checks of our maths. The non-negative ranges the
+paper quotes are recorded as paper claims (:func:`nonnegative_range_claims`), decided over the angles of a grid.
 """
 import math
+from fractions import Fraction
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import torch
 
 from xai_nb_utils.core.params import check_choice, check_float
+from xai_nb_utils.metrics.statistics import one_sample_comparison
 from xai_nb_utils.methods.toy_rotation import (ACTIVATIONS, as_batch, ascent_gain, closed_form_heatmap, co_score,
                                                gradient_ascent_heatmap, homogeneous_angles, identity_heatmap_score,
                                                rotation, sample, to_sample_basis, true_class)
+from xai_nb_utils.studies.gax_systems import PAPER
+from xai_nb_utils.studies.gax_systems import claims_summary  # noqa: F401  (used by the notebook)
+
+RANGE_BAND = 0.125  # units of pi: the band just outside each end of a quoted range where a component must be < 0
 
 RANGE_TOLERANCE = 0.05  # units of pi: our non-negative range "agrees" with the paper's within this
 
@@ -22,9 +32,12 @@ HAND_POINTS = ((0.0, 1.0, 0.0), (0.5, 1.0, 0.0), (0.25, 0.8, 0.3), (-0.25, 0.8, 
 # for a1 = 0.95) and appendix A.1 ("around [pi/8, 3pi/8]" for a1 = 0.7 as printed in our extract; "around
 # [-pi/4, pi/4]" for a1 ~ a2, Figure 6 right). The paper's statements, not our results.
 PAPER_NONNEGATIVE_RANGES = [
-    {"paper_setting": "a1 = 0.95 (Fig. 1 left)", "a1_from": 0.95, "a1_to": 0.95, "paper_from": 0.0, "paper_to": 0.5},
-    {"paper_setting": "a1 = 0.7 (Fig. 1 middle)", "a1_from": 0.7, "a1_to": 0.7, "paper_from": 0.125, "paper_to": 0.375},
-    {"paper_setting": "a1 ~ a2 (Fig. 6 right)", "a1_from": 0.5, "a1_to": 0.53, "paper_from": -0.25, "paper_to": 0.25},
+    {"paper_setting": "a1 = 0.95 (Fig. 1 left)", "a1_from": 0.95, "a1_to": 0.95, "paper_from": 0.0, "paper_to": 0.5,
+     "where": "Sec. 2.1"},
+    {"paper_setting": "a1 = 0.7 (Fig. 1 middle)", "a1_from": 0.7, "a1_to": 0.7, "paper_from": 0.125, "paper_to": 0.375,
+     "where": "App. A.1"},
+    {"paper_setting": "a1 ~ a2 (Fig. 6 right)", "a1_from": 0.5, "a1_to": 0.53, "paper_from": -0.25, "paper_to": 0.25,
+     "where": "App. A.1"},
 ]
 
 
@@ -271,6 +284,52 @@ def describe_ranges(ranges: pd.DataFrame) -> str:
             lines.append("   ours starts at minus the quoted lower end: a minus sign may be missing in the quoted "
                          "range")
     return "\n".join(lines)
+
+
+def pi_text(units_of_pi: float) -> str:
+    """An angle in units of pi as text: 0.375 -> "3pi/8", -0.25 -> "-pi/4", 0 -> "0"."""
+    fraction = Fraction(units_of_pi).limit_denominator(64)
+    if fraction == 0:
+        return "0"
+    numerator = {1: "", -1: "-"}.get(fraction.numerator, str(fraction.numerator))
+    return f"{numerator}pi" + (f"/{fraction.denominator}" if fraction.denominator != 1 else "")
+
+
+def smallest_component(a1: float, theta_over_pi: np.ndarray) -> np.ndarray:
+    """``min(x1, x2)`` of the toy sample (``a2 = 1 - a1``) at the angles ``theta_over_pi`` (units of pi)."""
+    theta = torch.as_tensor(theta_over_pi * math.pi, dtype=torch.float64)
+    return sample(theta, a1, 1.0 - a1).amin(-1).numpy()
+
+
+def nonnegative_range_claims(a1_values, n_theta: int, band: float = RANGE_BAND, seed: int = 0) -> list:
+    """The paper's quoted non-negative ranges of x (:data:`PAPER_NONNEGATIVE_RANGES`, for the ``a1`` values that
+    match a setting) as three claims each: ``min(x1, x2) >= 0`` at the angles inside the range, and ``< 0`` at the
+    angles within ``band`` (units of pi) below its lower and above its upper end. The units are the angles of the
+    sweep grid (``n_theta`` over [-pi, pi]); the toy is deterministic, so the interval and p only say how
+    consistently the sign holds over the band."""
+    grid = np.linspace(-1.0, 1.0, n_theta)
+    claims = []
+    for paper in PAPER_NONNEGATIVE_RANGES:
+        for a1 in sorted({a for a in a1_values if paper["a1_from"] - 1e-9 <= a <= paper["a1_to"] + 1e-9}):
+            low, high = paper["paper_from"], paper["paper_to"]
+            quoted = f"[{pi_text(low)}, {pi_text(high)}]"
+            parts = (("inside", (grid >= low - 1e-9) & (grid <= high + 1e-9), "greater",
+                      f"both components of x are non-negative at the angles of the quoted range {quoted}"),
+                     ("below", (grid >= low - band - 1e-9) & (grid < low - 1e-9), "less",
+                      f"a component of x is negative just below the quoted lower end {pi_text(low)} "
+                      f"(angles in [{pi_text(low - band)}, {pi_text(low)}))"),
+                     ("above", (grid > high + 1e-9) & (grid <= high + band + 1e-9), "less",
+                      f"a component of x is negative just above the quoted upper end {pi_text(high)} "
+                      f"(angles in ({pi_text(high)}, {pi_text(high + band)}])"))
+            for part, angles, expected, text in parts:
+                claims.append({
+                    "paper": PAPER, "claim_id": f"{paper['where']} non-negative range, a1 = {a1:g}, {part}",
+                    "claim": f"a1 = {a1:g}, a2 = 1 - a1: {text} (per grid angle: min(x1, x2) vs 0)",
+                    "evidence": one_sample_comparison(smallest_component(a1, grid[angles]), 0.0, expected,
+                                                      seed=seed),
+                    "labels": ("min(x1, x2)", "zero"),
+                    "paper_value": f"non-negative 'around {quoted}' ({paper['paper_setting']})"})
+    return claims
 
 
 def identity_heatmap_stats(table: pd.DataFrame) -> dict:
