@@ -1,6 +1,7 @@
 """Opti-CAM: normalizations on hand-made maps, a model whose ideal map is known, per-image early stopping."""
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -190,22 +191,6 @@ def test_works_inside_no_grad():
 # ---------------------------------------------------------------- study helpers of notebook 05 (studies.opticam_tables)
 
 
-def test_reproduction_verdict_on_a_hand_made_table():
-    import pandas as pd
-
-    from xai_nb_utils.studies.opticam_tables import reproduction_verdict
-
-    table = pd.DataFrame([
-        {"method": "Fake-CAM", "AD": 0.5, "AG": 0.5, "AI": 50.0},  # baselines: median AI 47.5
-        {"method": "Grad-CAM", "AD": 12.0, "AG": 15.0, "AI": 40.0},
-        {"method": "Score-CAM", "AD": 9.0, "AG": 25.0, "AI": 55.0},
-        {"method": "Opti-CAM", "AD": 1.5, "AG": 60.0, "AI": 90.0}])
-    assert reproduction_verdict(table) == {"opticam_best_ad_ag": True, "fake_cam_ad_ai_loophole": True,
-                                           "ag_exposes_fake_cam": True}
-    table.loc[table.method == "Opti-CAM", "AG"] = 20.0  # below Score-CAM's
-    assert not reproduction_verdict(table)["opticam_best_ad_ag"]
-
-
 def test_without_input_normalization_skips_the_normalizer():
     from xai_nb_utils.models.networks import MnistCNN
     from xai_nb_utils.studies.opticam_tables import without_input_normalization
@@ -218,18 +203,22 @@ def test_without_input_normalization_skips_the_normalizer():
 
 
 def test_table1_time_is_seconds_per_batch_of_8(monkeypatch):
-    """timed_maps reports seconds per image; Table 1's column is 8 times that, whatever the number of images."""
+    """unit_maps times each batch of 8; Table 1's column is 8 times the seconds per image, whatever the number of
+    images, and costly methods keep their own (fewer) images."""
     from xai_nb_utils.studies import opticam_tables as study
     from xai_nb_utils.studies.common import TimedMaps
 
     monkeypatch.setattr(study, "timed_maps", lambda method, model, x, *args, **kwargs:
                         TimedMaps(torch.ones(len(x), 1, SIZE, SIZE), 0.25))
-    table, maps = study.compare_methods(HalfPlaneModel(), torch.ones(3, 1, SIZE, SIZE), torch.zeros(3, dtype=torch.long),
-                                        methods=("fake_cam", "scorecam"), n_costly=2)
+    comparison = study.compare_methods(HalfPlaneModel(), torch.ones(11, 1, SIZE, SIZE),
+                                       torch.zeros(11, dtype=torch.long), methods=("fake_cam", "scorecam"), n_costly=2)
+    table = comparison.table
     assert study.TIME_COLUMN == "T (s / 8 images)"
     assert table[study.TIME_COLUMN].tolist() == [2.0, 2.0]
-    assert table.method.tolist() == ["Fake-CAM", "Score-CAM"] and table.n_images.tolist() == [3, 2]
-    assert len(maps["scorecam"]) == 2
+    assert table.method.tolist() == ["Fake-CAM", "Score-CAM"] and table.n_images.tolist() == [11, 2]
+    assert comparison.batch_seconds["fake_cam"].tolist() == [2.0, 0.75]  # a batch of 8, then one of 3
+    assert comparison.batch_seconds["scorecam"].tolist() == [0.5]
+    assert len(comparison.maps["scorecam"]) == 2 and len(comparison.scores["scorecam"]["AD"]) == 2
     assert study.seconds_per_batch(table) == {"Fake-CAM": 2.0, "Score-CAM": 2.0}
 
 
@@ -245,16 +234,6 @@ def test_table_maps_are_channel_summed_and_range_normalized():
     maps = unit_maps("input_x_gradient", model, torch.ones(9, 3, 2, 2), torch.zeros(9, dtype=torch.long)).maps
     assert maps.shape == (9, 1, 2, 2)
     assert torch.allclose(maps[0].flatten(), torch.tensor([1.0, 2 / 3, 1 / 3, 0.0]))  # sum = -values
-
-
-def test_opticam_rank_excludes_fake_cam():
-    import pandas as pd
-
-    from xai_nb_utils.studies.opticam_tables import opticam_rank
-
-    table3 = pd.DataFrame([{"method": "Fake-CAM", "I": 99.0, "D": 1.0}, {"method": "Grad-CAM", "I": 60.0, "D": 10.0},
-                           {"method": "Score-CAM", "I": 40.0, "D": 30.0}, {"method": "Opti-CAM", "I": 50.0, "D": 20.0}])
-    assert opticam_rank(table3) == {"insertion": 2, "deletion": 2, "of": 3}
 
 
 def test_sanity_check_rows_come_in_one_block_per_method():
@@ -287,3 +266,187 @@ def test_misclassified_and_accuracy():
     assert torch.equal(wrong_x, x[[0, 3]]) and wrong_y.tolist() == [1, 0]
     assert torch.equal(misclassified(model, SimpleNamespace(x=x, y=y), 1)[0], x[[0]])
     assert accuracy(model, x, y) == 0.5
+
+
+# ---------------------------------------------------------------- per-image scores and the paper's claims (notebook 05)
+
+
+class SumModel(nn.Module):
+    """Two classes: logit 0 = sum of the pixels, logit 1 = 0, so p(class 0) = sigmoid(sum x)."""
+
+    def forward(self, x):
+        total = x.flatten(1).sum(1)
+        return torch.stack([total, torch.zeros_like(total)], dim=1)
+
+
+def test_per_image_drop_gain_increase_by_hand():
+    """A 2x2 image of ones has p0 = sigmoid(4); masking half of it gives o0 = sigmoid(2): class 0 drops, class 1
+    (p1 = 1 - p0) gains; a full mask changes nothing."""
+    from xai_nb_utils.studies.opticam_tables import drop_gain_increase, image_scores, terms_match_metric
+
+    x = torch.ones(2, 1, 2, 2)
+    maps = torch.stack([torch.ones(1, 2, 2), torch.tensor([[[1.0, 1.0], [0.0, 0.0]]])])
+    sig = torch.sigmoid
+    p, o = sig(torch.tensor(4.0)).item(), sig(torch.tensor(2.0)).item()
+    for target, drop, gain in ((0, 100 * (p - o) / p, 0.0), (1, 0.0, 100 * (p - o) / p)):
+        # class 1: p1 = 1 - p, o1 = 1 - o, gain = (o1 - p1) / (1 - p1) = (p - o) / p
+        scores = image_scores(SumModel(), x, torch.full((2,), target), maps, map_normalization="none")
+        assert scores["AD"] == pytest.approx([0.0, drop], abs=1e-4)
+        assert scores["AG"] == pytest.approx([0.0, gain], abs=1e-4)
+        assert scores["AI"].tolist() == [0.0, 100.0 * (target == 1)]
+        target = torch.full((2,), target)
+        assert drop_gain_increase(SumModel(), x, target, maps, "none")["AD"] == pytest.approx(drop / 2)
+        assert terms_match_metric(SumModel(), x, target, maps)
+
+
+def test_paired_uses_the_images_both_have():
+    from xai_nb_utils.studies.opticam_tables import paired
+
+    a, b = [3.0, 2.0, 5.0, 4.0, 9.0], [1.0, 1.0, 1.0]
+    evidence = paired(a, b, "greater")
+    assert evidence.n == 3 and evidence.mean_a == pytest.approx(10 / 3) and evidence.mean_b == 1.0
+
+
+def test_same_image_batches():
+    from xai_nb_utils.studies.opticam_tables import same_image_batches
+
+    assert same_image_batches(16, 16) == 2 and same_image_batches(20, 20) == 3
+    assert same_image_batches(20, 16) == 2 and same_image_batches(20, 12) == 1  # 12: its second batch has 4
+    assert same_image_batches(4, 4) == 1 and same_image_batches(4, 2) == 0
+
+
+def test_deciding_pairing_is_the_weakest_link():
+    from xai_nb_utils.metrics.statistics import paired_comparison
+    from xai_nb_utils.studies.opticam_tables import deciding_pairing
+
+    rng = np.random.default_rng(0)
+    zero = np.zeros(30)
+    strong = paired_comparison(zero, 10 + rng.random(30), "less")
+    weak = paired_comparison(zero, 5 + rng.random(30), "less")
+    noise = paired_comparison(zero, rng.normal(0, 1, 30), "less")
+    wrong = paired_comparison(zero, -5 - rng.random(30), "less")
+    assert strong.verdict == weak.verdict == "reproduced" and noise.verdict == "inconclusive"
+    assert wrong.verdict == "contradicted"
+    assert deciding_pairing({"a": strong, "b": weak}) == "b"  # all reproduced: the smallest margin
+    assert deciding_pairing({"a": strong, "b": noise, "c": weak}) == "b"
+    assert deciding_pairing({"a": strong, "b": noise, "c": wrong}) == "c"
+
+
+def hand_made_comparison():
+    """Per-image scores of five methods; the costly Score-CAM has 4 of the 6 images."""
+    from xai_nb_utils.studies.opticam_tables import MethodComparison
+
+    def scores(ad, ag, ai):
+        return {"AD": np.array(ad, float), "AG": np.array(ag, float), "AI": np.array(ai, float)}
+
+    per_image = {
+        "fake_cam": scores([0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0], [100, 0, 100, 100, 0, 100]),
+        "gradcam": scores([80, 70, 90, 60, 85, 75], [5, 0, 3, 0, 1, 0], [0, 0, 100, 0, 0, 0]),
+        "scorecam": scores([30, 40, 35, 45], [20, 25, 22, 21], [0, 100, 100, 0]),
+        "gradient_shap": scores([60, 65, 70, 55, 62, 58], [10, 9, 12, 8, 11, 10], [0, 0, 0, 0, 100, 0]),
+        "opticam": scores([1, 2, 3, 1, 2, 1], [60, 55, 70, 65, 50, 68], [100, 100, 100, 0, 100, 100]),
+    }
+    maps = {method: torch.zeros(len(values["AD"]), 1, 2, 2) for method, values in per_image.items()}
+    seconds = {method: np.ones(1) for method in per_image}
+    return MethodComparison(None, maps, per_image, seconds)
+
+
+def test_table1_claims_pair_each_baseline_on_its_images():
+    from xai_nb_utils.studies.opticam_tables import PAPER, table1_claims
+
+    claims, pairings = table1_claims(hand_made_comparison(), "toy", "VGG16")
+    by_id = {claim["claim_id"]: claim for claim in claims}
+    assert set(by_id) == {f"Table 1 {name}, toy" for name in ("AD", "AG", "Fake-CAM AD", "Fake-CAM AI", "Fake-CAM AG")}
+    assert all(claim["paper"] == PAPER for claim in claims)
+    ad = pairings[pairings.claim == "Table 1 AD, toy"].set_index("compared with")
+    assert ad.n.to_dict() == {"Grad-CAM": 6, "Score-CAM": 4, "GradientShap": 6}
+    assert ad.loc["Score-CAM", "mean_a"] == pytest.approx(7 / 4)  # Opti-CAM's AD on Score-CAM's 4 images
+    # Opti-CAM's smallest margin on AD is against Score-CAM (about 35 points, n = 4: Wilcoxon cannot reach 0.05)
+    assert by_id["Table 1 AD, toy"]["labels"] == ("Opti-CAM", "Score-CAM")
+    assert by_id["Table 1 AD, toy"]["evidence"].verdict == "inconclusive"
+    assert by_id["Table 1 AD, toy"]["paper_value"] == "VGG16, AD: Opti-CAM 1.3 vs best baseline Score-CAM 13.5"
+    # the median baseline by mean on the 4 images all baselines have: AI Score-CAM 50 > Grad-CAM 25 > GradientShap 0,
+    # AG Score-CAM 22 > GradientShap 9.75 > Grad-CAM 2
+    assert by_id["Table 1 Fake-CAM AI, toy"]["labels"] == ("Fake-CAM", "Grad-CAM")
+    assert by_id["Table 1 Fake-CAM AI, toy"]["evidence"].n == 6
+    assert by_id["Table 1 Fake-CAM AI, toy"]["paper_value"] == ("VGG16, AI: Fake-CAM 42.6 vs median baseline "
+                                                                 "Ablation-CAM 36.9")
+    assert by_id["Table 1 Fake-CAM AG, toy"]["labels"] == ("Fake-CAM", "GradientShap")
+    assert by_id["Table 1 Fake-CAM AG, toy"]["evidence"].expected == "less"
+
+
+def test_speed_claim_pairs_batches_of_the_same_images():
+    from xai_nb_utils.studies.opticam_tables import MethodComparison, speed_claim
+
+    maps = {"opticam": torch.zeros(20, 1, 2, 2), "scorecam": torch.zeros(16, 1, 2, 2)}
+    seconds = {"opticam": np.array([1.0, 1.2, 0.4]), "scorecam": np.array([3.0, 3.5])}
+    claim = speed_claim(MethodComparison(None, maps, {}, seconds), "toy", "ResNet50")
+    assert claim["evidence"].n == 2 and claim["evidence"].mean_a == pytest.approx(1.1)
+    assert claim["paper_value"] == "ResNet50, T (s / 8 images): Opti-CAM 4.15 vs Score-CAM 15.22"
+
+
+def test_insertion_deletion_claims_compare_with_the_best_baseline():
+    from xai_nb_utils.studies.opticam_tables import insertion_deletion_claims
+
+    scores = {"fake_cam": {"I": np.full(4, 99.0), "D": np.full(4, 1.0)},
+              "gradcam": {"I": np.array([60.0, 62, 61, 63]), "D": np.array([10.0, 12, 11, 9])},
+              "scorecam": {"I": np.array([70.0, 72]), "D": np.array([20.0, 22])},
+              "opticam": {"I": np.array([50.0, 52, 51, 53]), "D": np.array([15.0, 16, 14, 15])}}
+    insertion, deletion = insertion_deletion_claims(scores, "VGG16")
+    assert insertion["labels"] == ("Opti-CAM", "Score-CAM") and insertion["evidence"].n == 2  # Fake-CAM left out
+    assert deletion["labels"] == ("Opti-CAM", "Grad-CAM") and deletion["evidence"].expected == "greater"
+    assert insertion["paper_value"] == "VGG16, I: Opti-CAM 59.2 vs best baseline Grad-CAM 64.1"
+
+
+def test_localization_scores_are_the_per_image_terms_of_the_table():
+    """Two 4x4 images with a box on the top-left 2x2 quarter: a map peaking inside the box wins the pointing game
+    (SP 100), one peaking outside loses it (SP 0); the table's means are the means of these terms."""
+    from xai_nb_utils.studies.opticam_tables import localization_scores, localization_table
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    x, y = torch.rand(2, 1, 4, 4), torch.tensor([0, 1])
+    maps = torch.zeros(2, 1, 4, 4)
+    maps[0, 0, 0, 0] = 1.0
+    maps[1, 0, 3, 3] = 1.0
+    boxes = [[(0, 0, 2, 2)], [(0, 0, 2, 2)]]
+    per_image = localization_scores(model, x, y, {"m": maps}, boxes)["m"]
+    assert per_image["SP"].tolist() == [100.0, 0.0]
+    table = localization_table(model, x, y, {"m": maps}, boxes, label=str).iloc[0]
+    for key, values in per_image.items():
+        assert table[key] == pytest.approx(values.mean())
+
+
+def test_box_study_returns_the_box_rows_per_image():
+    from xai_nb_utils.studies.opticam_tables import box_claim, box_study_table, image_scores
+
+    x = torch.ones(3, 1, 2, 2)
+    box = torch.zeros(3, 1, 2, 2, dtype=torch.bool)
+    box[:, :, 0] = True
+    target = torch.zeros(3, dtype=torch.long)
+    table, box_scores = box_study_table(SumModel(), x, target, {}, box)
+    assert table.method.tolist() == ["S := B", "S := I \\ B"]
+    expected = image_scores(SumModel(), x, target, box.float(), "none")
+    assert np.allclose(box_scores["S := B"]["AD"], expected["AD"])
+    claim = box_claim(box_scores, "VGG16")
+    assert claim["evidence"].difference == pytest.approx(0.0)  # by symmetry both halves keep half the sum
+    assert claim["paper_value"] == "VGG16, AD S: S := I \\ B 44.0 vs S := B 67.2"
+
+
+def test_objective_claim_picks_mask_and_diff_with_range_normalization():
+    from xai_nb_utils.studies.opticam_tables import OBJECTIVE_VARIANTS, objective_claim
+
+    scores = [{"AG": np.full(3, float(i))} for i in range(len(OBJECTIVE_VARIANTS))]
+    claim = objective_claim(OBJECTIVE_VARIANTS, scores)
+    mask, diff = (OBJECTIVE_VARIANTS.index(dict(objective=o, normalization="range")) for o in ("mask", "diff"))
+    assert claim["evidence"].mean_a == mask and claim["evidence"].mean_b == diff
+    assert claim["paper_value"] == "VGG16, AG: mask / range 66.3 vs diff / range 18.5"
+
+
+def test_black_corner_share_and_cam_channels():
+    from xai_nb_utils.studies.opticam_tables import black_corner_share, cam_channels
+
+    x = torch.ones(4, 3, 2, 2)
+    x[:3, :, 0, 0] = 0
+    x[2, 1, 0, 0] = 0.5  # one channel not black
+    assert black_corner_share(x) == 0.5
+    assert cam_channels(HalfPlaneModel(), torch.ones(1, 1, SIZE, SIZE)) == 3

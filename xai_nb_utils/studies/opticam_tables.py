@@ -1,10 +1,16 @@
 """The study of notebook 05 (Opti-CAM, Zhang et al., CVIU 2024): the paper's tables as data, the two model / image
-systems, the table builders (Tables 1, 3, 5, 6, A7, A9, A12-A14, Figures A4, A5, Appendices G and H) and figures.
+systems, the table builders (Tables 1, 3, 5, 6, A7, A9, A12-A14, Figures A4, A5, Appendices G and H), the paper's
+claims decided by paired per-image comparisons, and figures.
+
+Every table keeps its per-image scores, so that two methods are always compared on the same images: a costly
+method scored on the first ``n_costly`` images is paired with another on exactly those images.
 
 The method itself (eqs. 8-10, 16-19, A1, A2) is :mod:`xai_nb_utils.methods.opticam`.
 """
 import copy
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from tqdm.auto import tqdm
@@ -12,14 +18,16 @@ from tqdm.auto import tqdm
 from xai_nb_utils.core.tensors import predicted_classes
 from xai_nb_utils.data.embedded import boxes_to_masks
 from xai_nb_utils.data.external import load_imagenet_val
-from xai_nb_utils.methods.opticam import NORMALIZATIONS, optimize_opticam
+from xai_nb_utils.methods.opticam import NORMALIZATIONS, clean_pass, optimize_opticam
 from xai_nb_utils.metrics.localization import localization_metrics
 from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, insertion_deletion
+from xai_nb_utils.metrics.statistics import paired_comparison
 from xai_nb_utils.models.pretrained import pretrained_model
 from xai_nb_utils.models.training import trained_model
 from xai_nb_utils.studies.common import (System, candidate_layers, cascading_randomization, method_label,
                                         randomization_order, select_images, timed_maps)
 
+PAPER = "Opti-CAM"  # the paper's name in the claims ledger
 #: the methods of the paper's Table 1, in its order (registry names)
 TABLE1_METHODS = ("fake_cam", "gradcam", "gradcam_pp", "scorecam", "ablationcam", "xgradcam", "layercam", "hirescam",
                   "lime", "gradient_shap", "opticam")
@@ -32,6 +40,10 @@ COSTLY_METHODS = ("scorecam", "ablationcam", "lime")  # one forward pass per cha
 SCORES = ("AD", "AG", "AI")
 BATCH_SIZE = 8  # the paper times batches of 8 images
 TIME_COLUMN = f"T (s / {BATCH_SIZE} images)"
+#: the direction in which each per-image score is better ("less": lower is better)
+BETTER = {"AD": "less", "AG": "greater", "AI": "greater", "I": "greater", "D": "less", "OM": "less", "LE": "less",
+          "F1": "greater", "SP": "greater", "EP": "greater", "SM": "less", TIME_COLUMN: "less"}
+PER_IMAGE_LOCALIZATION = ("OM", "LE", "F1", "SP", "EP", "SM")  # BA is a dataset-level accuracy, not per image
 #: Tables 6 and A12: every objective x normalization of the paper's ablations
 OBJECTIVE_VARIANTS = ([dict(objective=o, normalization=n) for n in NORMALIZATIONS for o in ("mask", "diff")]
                       + [dict(objective=o, normalization="range") for o in ("iomask", "iodiff")])
@@ -175,37 +187,104 @@ def model_context(system: System) -> dict:
             "share of images with that label": (system.y == black.argmax()).float().mean().item()}
 
 
+def black_corner_share(x: torch.Tensor) -> float:
+    """The share of images whose top-left pixel (the one Fake-CAM masks) is black in every channel."""
+    return float((x[:, :, 0, 0] == 0).all(dim=1).float().mean())
+
+
+def cam_channels(model, x: torch.Tensor) -> int:
+    """The number of feature maps at the model's CAM layer: Score-CAM's forward passes per image."""
+    features, _ = clean_pass(model, x[:1], torch.zeros(1, dtype=torch.long, device=x.device), None)
+    return features.shape[1]
+
+
 # ------------------------------------------------------------------------------------------- the tables
 
 
-def unit_maps(method, model, x, target, **kwargs):
-    """:func:`studies.common.timed_maps` in batches of 8, as every table of this study scores maps: maps with one
-    channel per input channel summed over channels (signed), then range-normalized to [0, 1] per image
-    (constant maps -> ones)."""
-    return timed_maps(method, model, x, target, BATCH_SIZE, channels="sum", normalization="range", **kwargs)
+@dataclass
+class UnitMaps:
+    """One-channel maps in [0, 1] and the seconds each batch of :data:`BATCH_SIZE` images took, in order."""
+
+    maps: torch.Tensor
+    batch_seconds: np.ndarray
+
+    @property
+    def seconds_per_image(self) -> float:
+        return float(self.batch_seconds.sum()) / max(len(self.maps), 1)
+
+
+def unit_maps(method, model, x, target, **kwargs) -> UnitMaps:
+    """Maps as every table of this study scores them, timed per batch of 8 (:func:`studies.common.timed_maps`):
+    maps with one channel per input channel summed over channels (signed), then range-normalized to [0, 1] per
+    image (constant maps -> ones)."""
+    batches = [timed_maps(method, model, x[start:start + BATCH_SIZE], target[start:start + BATCH_SIZE],
+                          channels="sum", normalization="range", **kwargs) for start in range(0, len(x), BATCH_SIZE)]
+    return UnitMaps(torch.cat([batch.maps for batch in batches]),
+                    np.array([batch.seconds_per_image * len(batch.maps) for batch in batches]))
+
+
+def image_scores(model, x, target, maps, map_normalization="range") -> dict:
+    """Per-image AD, AG and AI terms (%) of ``maps`` on the first ``len(maps)`` images, from the probabilities p
+    (image) and o (masked image) of :func:`metrics.average_drop_increase_gain` (softmax of ``target``, masking in
+    pixel space): drop 100 max(p - o, 0) / p, gain 100 max(o - p, 0) / (1 - p), increase 100 [o > p] (eqs. 13-15:
+    AD, AG and AI are their means)."""
+    n = len(maps)
+    result = average_drop_increase_gain(model, x[:n], maps, target[:n], map_normalization=map_normalization)
+    p, o = result["p"].astype(np.float64), result["o"].astype(np.float64)
+    return {"AD": 100 * np.maximum(p - o, 0) / np.maximum(p, 1e-12),
+            "AG": 100 * np.maximum(o - p, 0) / np.maximum(1 - p, 1e-12), "AI": 100 * (o > p).astype(np.float64)}
+
+
+def means(scores: dict) -> dict:
+    """``{score: per-image values}`` -> ``{score: mean}``."""
+    return {key: float(np.mean(values)) for key, values in scores.items()}
 
 
 def drop_gain_increase(model, x, target, maps, map_normalization="range") -> dict:
-    """AD, AG, AI (%) of ``maps`` on the first ``len(maps)`` images (:func:`metrics.average_drop_increase_gain`,
-    softmax of ``target``, masking in pixel space)."""
-    n = len(maps)
-    scores = average_drop_increase_gain(model, x[:n], maps, target[:n], map_normalization=map_normalization)
-    return {key: scores[key] for key in SCORES}
+    """AD, AG, AI (%) of ``maps`` on the first ``len(maps)`` images: the means of :func:`image_scores`."""
+    return means(image_scores(model, x, target, maps, map_normalization))
 
 
-def compare_methods(model, x, target, methods=TABLE1_METHODS, n_costly=None, method_kwargs=None):
-    """Table 1: AD/AG/AI and seconds per batch of 8 images (8 x the seconds per image) for each method; also
-    returns the maps. Methods in :data:`COSTLY_METHODS` run on the first ``n_costly`` images only (column
-    ``n_images``)."""
+def terms_match_metric(model, x, target, maps, tolerance: float = 1e-4) -> bool:
+    """Self-check: the means of :func:`image_scores` are :func:`metrics.average_drop_increase_gain`'s AD, AG and AI
+    (to ``tolerance`` percentage points)."""
+    metric = average_drop_increase_gain(model, x[:len(maps)], maps, target[:len(maps)])
+    ours = drop_gain_increase(model, x, target, maps)
+    return all(abs(value - metric[key]) <= tolerance for key, value in ours.items())
+
+
+def means_table(scores: dict, label=method_label) -> pd.DataFrame:
+    """One row per entry of ``scores`` (``{name: {score: per-image values}}``): the name by ``label`` in column
+    ``method``, its number of images and each score's mean."""
+    return pd.DataFrame([{"method": label(name), "n_images": len(next(iter(values.values()))), **means(values)}
+                         for name, values in scores.items()])
+
+
+@dataclass
+class MethodComparison:
+    """Table 1 on one model: the table (one row per method) and, by registry name, each method's maps, per-image
+    AD / AG / AI terms and seconds per batch of 8, all on the method's first ``n_images`` images."""
+
+    table: pd.DataFrame
+    maps: dict
+    scores: dict
+    batch_seconds: dict
+
+
+def compare_methods(model, x, target, methods=TABLE1_METHODS, n_costly=None, method_kwargs=None) -> MethodComparison:
+    """Table 1: AD/AG/AI and seconds per batch of 8 images (8 x the seconds per image) for each method.
+    Methods in :data:`COSTLY_METHODS` run on the first ``n_costly`` images only (column ``n_images``)."""
     method_kwargs = method_kwargs or {}
-    rows, maps = [], {}
+    maps, scores, seconds, times = {}, {}, {}, []
     for method in tqdm(methods, desc="methods"):
         n = min(len(x), n_costly) if n_costly and method in COSTLY_METHODS else len(x)
         timed = unit_maps(method, model, x[:n], target[:n], **method_kwargs.get(method, {}))
-        maps[method] = timed.maps
-        rows.append({"method": method_label(method), "n_images": n, **drop_gain_increase(model, x, target, timed.maps),
-                     TIME_COLUMN: BATCH_SIZE * timed.seconds_per_image})
-    return pd.DataFrame(rows), maps
+        maps[method], seconds[method] = timed.maps, timed.batch_seconds
+        scores[method] = image_scores(model, x, target, timed.maps)
+        times.append(BATCH_SIZE * timed.seconds_per_image)
+    table = means_table(scores)
+    table[TIME_COLUMN] = times
+    return MethodComparison(table, maps, scores, seconds)
 
 
 def beside_paper(ours: pd.DataFrame, paper: dict, network: str, keys=("method",)) -> pd.DataFrame:
@@ -216,23 +295,6 @@ def beside_paper(ours: pd.DataFrame, paper: dict, network: str, keys=("method",)
              **{f"paper {column}": value for column, value in values.items()}}
             for name, values in paper[network].items()]
     return ours.merge(pd.DataFrame(rows), on=keys, how="left")
-
-
-def reproduction_verdict(table: pd.DataFrame) -> dict:
-    """Does Table 1's headline reproduce? (``table`` from :func:`compare_methods`.)
-
-    * ``opticam_best_ad_ag``: Opti-CAM has the lowest AD and the highest AG of all methods but Fake-CAM.
-    * ``fake_cam_ad_ai_loophole``: Fake-CAM's AD is below every baseline's (all methods but Opti-CAM and itself)
-      and its AI is above the baselines' median AI.
-    * ``ag_exposes_fake_cam``: Fake-CAM's AG is below the baselines' median AG.
-    """
-    indexed = table.set_index("method")
-    fake, opti = indexed.loc["Fake-CAM"], indexed.loc["Opti-CAM"]
-    real = indexed.drop(index="Fake-CAM")
-    baselines = real.drop(index="Opti-CAM")
-    return {"opticam_best_ad_ag": bool(opti.AD <= real.AD.min() and opti.AG >= real.AG.max()),
-            "fake_cam_ad_ai_loophole": bool(fake.AD < baselines.AD.min() and fake.AI > baselines.AI.median()),
-            "ag_exposes_fake_cam": bool(fake.AG < baselines.AG.median())}
 
 
 def seconds_per_batch(table: pd.DataFrame) -> dict:
@@ -246,37 +308,27 @@ def maps_in_unit_range(*maps: dict) -> bool:
                for method_maps in maps for m in method_maps.values())
 
 
-def insertion_deletion_table(model, x, target, maps: dict, pixels_per_step=None) -> pd.DataFrame:
-    """Table 3: insertion and deletion AUC (x 100) with :func:`metrics.insertion_deletion`'s RISE defaults
-    (deletion to black, insertion from a blur, softmax of ``target``)."""
-    rows = []
-    for method, method_map in tqdm(maps.items(), desc="insertion/deletion"):
-        n = len(method_map)
-        auc = {mode: 100 * insertion_deletion(model, x[:n], method_map, target[:n], mode=mode,
-                                              pixels_per_step=pixels_per_step).auc.mean()
-               for mode in ("insertion", "deletion")}
-        rows.append({"method": method_label(method), "n_images": n, "I": auc["insertion"], "D": auc["deletion"]})
-    return pd.DataFrame(rows)
+def insertion_deletion_scores(model, x, target, maps: dict, pixels_per_step=None) -> dict:
+    """Table 3's per-image insertion (``I``) and deletion (``D``) AUC (x 100) of each method's maps, with
+    :func:`metrics.insertion_deletion`'s RISE defaults (deletion to black, insertion from a blur, softmax of
+    ``target``); :func:`means_table` makes the table."""
+    return {method: {key: 100 * insertion_deletion(model, x[:len(method_map)], method_map, target[:len(method_map)],
+                                                   mode=mode, pixels_per_step=pixels_per_step).auc
+                     for key, mode in (("I", "insertion"), ("D", "deletion"))}
+            for method, method_map in tqdm(maps.items(), desc="insertion/deletion")}
 
 
-def opticam_rank(table3: pd.DataFrame) -> dict:
-    """Opti-CAM's rank on insertion (higher is better) and deletion (lower is better) among the methods of
-    Table 3 but Fake-CAM."""
-    ranked = table3[table3.method != "Fake-CAM"]
-    opti = table3.set_index("method").loc["Opti-CAM"]
-    return {"insertion": int((ranked.I > opti.I).sum()) + 1, "deletion": int((ranked.D < opti.D).sum()) + 1,
-            "of": len(ranked)}
-
-
-def variant_table(model, x, target, variants: list, **common) -> pd.DataFrame:
+def variant_table(model, x, target, variants: list, **common) -> tuple[pd.DataFrame, list]:
     """AD/AG/AI of Opti-CAM variants (Tables 6, A12, A13): each variant is a dict of :func:`optimize_opticam`
     keyword arguments, reported in the row. The maps are evaluated as produced (``map_normalization="none"``),
-    so the normalization under study is also the one the metrics see."""
-    rows = []
+    so the normalization under study is also the one the metrics see. Also returns each variant's per-image
+    scores (:func:`image_scores`), in the order of ``variants``."""
+    rows, scores = [], []
     for variant in tqdm(variants, desc="Opti-CAM variants"):
         maps = optimize_opticam(model, x, target, **{**common, **variant}).maps
-        rows.append({**variant, **drop_gain_increase(model, x, target, maps, map_normalization="none")})
-    return pd.DataFrame(rows)
+        scores.append(image_scores(model, x, target, maps, map_normalization="none"))
+        rows.append({**variant, **means(scores[-1])})
+    return pd.DataFrame(rows), scores
 
 
 def iteration_grid(max_iter: int) -> list:
@@ -328,22 +380,27 @@ def class_choice_table(model, x, y, methods, x_misclassified=None, y_misclassifi
     return pd.DataFrame(rows)
 
 
-def box_study_table(model, x, target, maps: dict, box_masks: torch.Tensor) -> pd.DataFrame:
+def box_study_table(model, x, target, maps: dict, box_masks: torch.Tensor) -> tuple[pd.DataFrame, dict]:
     """Table 5: the box B and its complement I \\ B as saliency maps, and each map S, B ∩ S = S * B and
     S \\ B = S * (1 - B), by AD/AG/AI (maps in [0, 1] used as they are); one row per map, columns
-    ``<score> <region>``."""
+    ``<score> <region>``. Also returns the per-image scores of the box and of its complement as maps, by row name."""
     box = box_masks.to(x.device, torch.float32)
 
     def scores(region_maps: dict) -> dict:
-        return {f"{score} {region}": value for region, masked in region_maps.items()
-                for score, value in drop_gain_increase(model, x, target, masked, "none").items()}
+        return {region: image_scores(model, x, target, masked, "none") for region, masked in region_maps.items()}
 
-    rows = [{"method": "S := B", **scores({"S": box})}, {"method": "S := I \\ B", **scores({"S": 1 - box})}]
+    def columns(region_scores: dict) -> dict:
+        return {f"{score} {region}": value for region, values in region_scores.items()
+                for score, value in means(values).items()}
+
+    box_rows = {"S := B": scores({"S": box}), "S := I \\ B": scores({"S": 1 - box})}
+    rows = [{"method": name, **columns(region_scores)} for name, region_scores in box_rows.items()]
     for method, method_map in maps.items():
         inside = box[:len(method_map)]
         rows.append({"method": method_label(method), "n_images": len(method_map),
-                     **scores({"S": method_map, "B ∩ S": method_map * inside, "S \\ B": method_map * (1 - inside)})})
-    return pd.DataFrame(rows)
+                     **columns(scores({"S": method_map, "B ∩ S": method_map * inside,
+                                       "S \\ B": method_map * (1 - inside)}))})
+    return pd.DataFrame(rows), {name: region_scores["S"] for name, region_scores in box_rows.items()}
 
 
 def in_paper_table5(maps: dict) -> dict:
@@ -352,19 +409,36 @@ def in_paper_table5(maps: dict) -> dict:
 
 
 @torch.no_grad()
+def true_class_probability(model, x, target) -> tuple[torch.Tensor, torch.Tensor]:
+    """The softmax probability of ``target`` on each image and whether the model predicts ``target``."""
+    probabilities = model(x).softmax(dim=1)
+    target = target.to(probabilities.device)
+    return probabilities.gather(1, target.view(-1, 1)).squeeze(1), probabilities.argmax(dim=1) == target
+
+
 def localization_table(model, x, target, maps: dict, boxes, label=method_label) -> pd.DataFrame:
     """Table A7: the Appendix B localization metrics (:mod:`metrics.localization`) of each method's maps, one
     row per entry of ``maps`` named by ``label(key)`` in column ``method``."""
-    probabilities = model(x).softmax(dim=1)
-    target = target.to(probabilities.device)
-    true_prob = probabilities.gather(1, target.view(-1, 1)).squeeze(1)
-    correct = probabilities.argmax(dim=1) == target
+    true_prob, correct = true_class_probability(model, x, target)
     rows = []
     for method, method_map in maps.items():
         n = len(method_map)
         rows.append({"method": label(method), "n_images": n,
                      **localization_metrics(method_map, boxes[:n], true_prob[:n], correct[:n])})
     return pd.DataFrame(rows)
+
+
+def localization_scores(model, x, target, maps: dict, boxes) -> dict:
+    """Per-image localization metrics (:data:`PER_IMAGE_LOCALIZATION`, % but SM) of each method's maps:
+    :func:`metrics.localization.localization_metrics` of each image alone, which is that image's term of the
+    table's mean."""
+    true_prob, correct = true_class_probability(model, x, target)
+    scores = {}
+    for method, method_map in maps.items():
+        per_image = [localization_metrics(method_map[i:i + 1], boxes[i:i + 1], true_prob[i:i + 1], correct[i:i + 1])
+                     for i in range(len(method_map))]
+        scores[method] = {key: np.array([values[key] for values in per_image]) for key in PER_IMAGE_LOCALIZATION}
+    return scores
 
 
 def without_input_normalization(model):
@@ -389,6 +463,183 @@ def sanity_check_table(model, x, target, methods=("opticam", "gradcam"), seed=0,
     table = cascading_randomization(model, maps_of, randomization_order(model), seed=seed)
     position = {method_label(method): i for i, method in enumerate(methods)}
     return table.sort_values("method", key=lambda column: column.map(position), kind="stable", ignore_index=True)
+
+
+# ------------------------------------------------------------------------------------------ the paper's claims
+# Each claim is decided by metrics.statistics.paired_comparison on per-image scores of the same images (per batch
+# of the same images for the timings). The functions return keyword arguments of Recorder.paper_claim.
+
+
+def paper_claim(claim_id: str, claim: str, evidence, labels: tuple, paper_value: str | None = None) -> dict:
+    """Keyword arguments of ``Recorder.paper_claim`` for one of this paper's claims."""
+    return dict(paper=PAPER, claim_id=claim_id, claim=claim, evidence=evidence, labels=labels,
+                paper_value=paper_value)
+
+
+def paired(a, b, expected: str):
+    """:func:`metrics.statistics.paired_comparison` of two per-image scores on the images both have: the first
+    ``min(len(a), len(b))`` (a costly method, scored on fewer images, is compared on exactly those)."""
+    n = min(len(a), len(b))
+    return paired_comparison(a[:n], b[:n], expected)
+
+
+def best_first(means_by_name: dict, key: str) -> list:
+    """The names of ``means_by_name`` (``{name: mean of key}``) from the best mean to the worst (:data:`BETTER`)."""
+    return sorted(means_by_name, key=means_by_name.get, reverse=BETTER[key] == "greater")
+
+
+def middle(names: list):
+    """The median entry of a ranked list (the better one of the two middle entries when their number is even)."""
+    return names[(len(names) - 1) // 2]
+
+
+def ranked_on_common_images(scores: dict, methods, key: str) -> list:
+    """``methods`` from best to worst by the mean of ``key`` on the images they all have."""
+    n = min(len(scores[method][key]) for method in methods)
+    return best_first({method: float(np.mean(scores[method][key][:n])) for method in methods}, key)
+
+
+def paper_baselines(rows: dict, key: str) -> list:
+    """The baselines of a paper table (``{label: values}``, Fake-CAM and Opti-CAM left out), best first by ``key``."""
+    return best_first({label: values[key] for label, values in rows.items() if label not in ("Fake-CAM", "Opti-CAM")},
+                      key)
+
+
+def paper_text(rows: dict, network: str, key: str, a: str, b: str, role: str = "") -> str:
+    """The paper's numbers behind a claim: ``key`` of rows ``a`` and ``b`` of a paper table for ``network``."""
+    return f"{network}, {key}: {a} {rows[a][key]} vs {(role + ' ') if role else ''}{b} {rows[b][key]}"
+
+
+def deciding_pairing(evidence: dict) -> str:
+    """Which of the pairings ``{name: Evidence}`` decides "better than every one of them": the claim is
+    contradicted when one pairing is, reproduced when all are, else inconclusive; of the pairings with that
+    verdict, the one with the least favourable mean difference."""
+    verdicts = {e.verdict for e in evidence.values()}
+    verdict = ("contradicted" if "contradicted" in verdicts else
+               "reproduced" if verdicts == {"reproduced"} else "inconclusive")
+    return min((name for name, e in evidence.items() if e.verdict == verdict),
+               key=lambda name: evidence[name].difference * (1 if evidence[name].expected == "greater" else -1))
+
+
+def pairing_rows(claim_id: str, method: str, evidence: dict) -> list:
+    """One row per pairing of ``method`` with each entry of ``evidence`` (``{registry name: Evidence}``)."""
+    return [{"claim": claim_id, "method": method_label(method), "compared with": method_label(other),
+             **e.as_dict()} for other, e in evidence.items()]
+
+
+def table1_claims(comparison: MethodComparison, system: str, network: str) -> tuple[list, pd.DataFrame]:
+    """Table 1's claims on one model (``system`` names it in the claim ids; ``network`` is the paper's network
+    whose numbers are shown beside):
+
+    * Opti-CAM's per-image drop is lower (AD), its gain higher (AG), than every baseline's;
+    * Fake-CAM's drop is lower than every baseline's (the AD loophole), its increase beats the median
+      baseline's (the AI loophole; the median by mean AI on the images all baselines have), while its gain is
+      below the median baseline's (AG exposes it).
+
+    "Every baseline" pairs the method with each baseline on the images both have and is decided by
+    :func:`deciding_pairing`. Returns the claims and every pairing (a table)."""
+    scores = comparison.scores
+    baselines = [method for method in scores if method not in ("fake_cam", "opticam")]
+    rows = PAPER_TABLE1[network]
+    claims, pairings = [], []
+    for claim_id, claim, method, key in (
+            ("AD", "Opti-CAM has a lower AD than every baseline (Fake-CAM excluded)", "opticam", "AD"),
+            ("AG", "Opti-CAM has a higher AG than every baseline (Fake-CAM excluded)", "opticam", "AG"),
+            ("Fake-CAM AD", "Fake-CAM, which masks one pixel, has a lower AD than every baseline", "fake_cam", "AD")):
+        claim_id = f"Table 1 {claim_id}, {system}"
+        evidence = {other: paired(scores[method][key], scores[other][key], BETTER[key]) for other in baselines}
+        pairings += pairing_rows(claim_id, method, evidence)
+        decisive = deciding_pairing(evidence)
+        claims.append(paper_claim(
+            claim_id, f"{claim}; paired per image with each baseline on the images both have (shown: the pairing "
+            "that decides)", evidence[decisive], (method_label(method), method_label(decisive)),
+            paper_text(rows, network, key, method_label(method), paper_baselines(rows, key)[0], "best baseline")))
+    for claim_id, claim, key, expected in (
+            ("Fake-CAM AI", "Fake-CAM has a higher AI than the median baseline (the AD/AI loophole)", "AI", "greater"),
+            ("Fake-CAM AG", "AG exposes Fake-CAM: its AG is lower than the median baseline's", "AG", "less")):
+        claim_id = f"Table 1 {claim_id}, {system}"
+        median = middle(ranked_on_common_images(scores, baselines, key))
+        evidence = paired(scores["fake_cam"][key], scores[median][key], expected)
+        pairings += pairing_rows(claim_id, "fake_cam", {median: evidence})
+        claims.append(paper_claim(
+            claim_id, f"{claim}; the median baseline by mean {key} on the images all baselines have, paired per image",
+            evidence, ("Fake-CAM", method_label(median)),
+            paper_text(rows, network, key, "Fake-CAM", middle(paper_baselines(rows, key)), "median baseline")))
+    return claims, pd.DataFrame(pairings)
+
+
+def same_image_batches(n_a: int, n_b: int) -> int:
+    """How many leading batches of :data:`BATCH_SIZE` two methods run on their first ``n_a`` and ``n_b`` images
+    hold the same images."""
+    n = min(n_a, n_b)
+    return n // BATCH_SIZE + int(n % BATCH_SIZE > 0 and n_a == n_b)
+
+
+def speed_claim(comparison: MethodComparison, system: str, network: str) -> dict:
+    """Opti-CAM takes less time than Score-CAM: seconds per batch of 8, paired per batch of the same images."""
+    opti, score = comparison.batch_seconds["opticam"], comparison.batch_seconds["scorecam"]
+    batches = same_image_batches(len(comparison.maps["opticam"]), len(comparison.maps["scorecam"]))
+    return paper_claim(
+        f"Table 1 T, {system}", "Opti-CAM takes less time than Score-CAM (the paper: on par or faster, and faster "
+        "when its iterations are fewer than the channels); seconds per batch of 8, paired per batch of the same "
+        "images (n = batches)", paired_comparison(opti[:batches], score[:batches], "less"),
+        ("Opti-CAM", "Score-CAM"), paper_text(PAPER_TABLE1[network], network, TIME_COLUMN, "Opti-CAM", "Score-CAM"))
+
+
+def insertion_deletion_claims(scores: dict, network: str) -> list:
+    """Table 3: Opti-CAM is not the best on insertion (its per-image insertion AUC below the best baseline's)
+    nor on deletion (its deletion AUC above the best baseline's); the best baseline by mean on the images all
+    baselines have, paired per image."""
+    baselines = [method for method in scores if method not in ("fake_cam", "opticam")]
+    rows = PAPER_TABLE3[network]
+    claims = []
+    for key, name, expected in (("I", "insertion", "less"), ("D", "deletion", "greater")):
+        best = ranked_on_common_images(scores, baselines, key)[0]
+        claims.append(paper_claim(
+            f"Table 3 {key}", f"Opti-CAM is not the best on {name}: its {name} AUC is "
+            f"{'lower' if expected == 'less' else 'higher'} (worse) than the best baseline's (the best by mean on the "
+            "images all baselines have; paired per image)",
+            paired(scores["opticam"][key], scores[best][key], expected), ("Opti-CAM", method_label(best)),
+            paper_text(rows, network, key, "Opti-CAM", paper_baselines(rows, key)[0], "best baseline")))
+    return claims
+
+
+def localization_claims(scores: dict, network: str, metrics=("OM", "LE")) -> list:
+    """Appendix B: Opti-CAM localizes better than Grad-CAM on OM and LE (the paper: best on OM and LE, poor on
+    the rest), paired per image."""
+    return [paper_claim(
+        f"Table A7 {key}", f"Opti-CAM has a {'lower' if BETTER[key] == 'less' else 'higher'} {key} than Grad-CAM "
+        "(paired per image)", paired(scores["opticam"][key], scores["gradcam"][key], BETTER[key]),
+        ("Opti-CAM", "Grad-CAM"), paper_text(PAPER_TABLE_A7[network], network, key, "Opti-CAM", "Grad-CAM"))
+        for key in metrics]
+
+
+def box_claim(box_scores: dict, network: str) -> dict:
+    """Table 5: the box's complement, used as a saliency map, drops the class score less than the box itself."""
+    complement, box = "S := I \\ B", "S := B"
+    return paper_claim(
+        "Table 5 AD", "The complement of the object box, as a saliency map, has a lower AD than the box itself "
+        "(context matters; paired per image)", paired(box_scores[complement]["AD"], box_scores[box]["AD"], "less"),
+        (complement, box), paper_text(PAPER_TABLE5[network], network, "AD S", complement, box))
+
+
+def objective_claim(variants: list, scores: list, network: str = "VGG16") -> dict:
+    """Table 6: the Mask objective (eq. 10) has a higher AG than Diff (eq. 19), both with range normalization;
+    ``variants`` and ``scores`` as given to and returned by :func:`variant_table`."""
+    def of(objective):
+        return scores[variants.index(dict(objective=objective, normalization="range"))]["AG"]
+
+    rows = {f"{objective} / {normalization}": values
+            for (objective, normalization), values in PAPER_TABLE6[network].items()}
+    return paper_claim(
+        "Table 6 AG", "The Mask objective has a higher AG than Diff (range normalization; paired per image)",
+        paired(of("mask"), of("diff"), "greater"), ("Mask", "Diff"),
+        paper_text(rows, network, "AG", "mask / range", "diff / range"))
+
+
+def claim_summary(paper_claims: list) -> list:
+    """One line per recorded claim: its id, its verdict and n."""
+    return [f"{claim['claim_id']}: {claim['verdict']} (n = {claim['n']})" for claim in paper_claims]
 
 
 # ------------------------------------------------------------------------------------------------ figures
