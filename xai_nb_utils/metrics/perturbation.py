@@ -198,7 +198,7 @@ def average_drop_increase_gain(model, x: torch.Tensor, saliency: torch.Tensor, t
     [0,1] by ``map_normalization``, upsampled if needed):
     AD = 100/N sum max(p - o, 0) / p;  AI = 100/N sum 1[p < o];  AG = 100/N sum max(o - p, 0) / (1 - p)
     (Opti-CAM eqs. 13-15; softmax probabilities as in the Opti-CAM authors' evaluation code).
-    Returns the three means and the per-image ``p`` and ``o``.
+    Returns the three means, the per-image ``p`` and ``o``, and the per-image terms (``per_image``: AD, AG, AI).
     """
     target = checked_inputs(model, x, target)
     check_maps(saliency, x, allow_smaller=True)
@@ -209,7 +209,9 @@ def average_drop_increase_gain(model, x: torch.Tensor, saliency: torch.Tensor, t
     image = to_mask_space(model, x, mask_space)
     p = class_scores(model, image, target, score, mask_space)
     o = class_scores(model, image * mask, target, score, mask_space)
-    drop = (p - o).clamp(min=0) / p.clamp(min=1e-12)
-    gain = (o - p).clamp(min=0) / (1 - p).clamp(min=1e-12)
-    return {"AD": 100 * drop.mean().item(), "AI": 100 * (o > p).float().mean().item(),
-            "AG": 100 * gain.mean().item(), "p": p.cpu().numpy(), "o": o.cpu().numpy()}
+    drop = 100 * (p - o).clamp(min=0) / p.clamp(min=1e-12)
+    gain = 100 * (o - p).clamp(min=0) / (1 - p).clamp(min=1e-12)
+    increase = 100 * (o > p).to(p.dtype)
+    per_image = {"AD": drop.cpu().numpy(), "AG": gain.cpu().numpy(), "AI": increase.cpu().numpy()}
+    return {"AD": drop.mean().item(), "AI": increase.mean().item(), "AG": gain.mean().item(),
+            "p": p.cpu().numpy(), "o": o.cpu().numpy(), "per_image": per_image}

@@ -224,15 +224,11 @@ def unit_maps(method, model, x, target, **kwargs) -> UnitMaps:
 
 
 def image_scores(model, x, target, maps, map_normalization="range") -> dict:
-    """Per-image AD, AG and AI terms (%) of ``maps`` on the first ``len(maps)`` images, from the probabilities p
-    (image) and o (masked image) of :func:`metrics.average_drop_increase_gain` (softmax of ``target``, masking in
-    pixel space): drop 100 max(p - o, 0) / p, gain 100 max(o - p, 0) / (1 - p), increase 100 [o > p] (eqs. 13-15:
-    AD, AG and AI are their means)."""
+    """Per-image AD, AG and AI terms (%) of ``maps`` on the first ``len(maps)`` images
+    (:func:`metrics.average_drop_increase_gain`: softmax of ``target``, masking in pixel space; eqs. 13-15)."""
     n = len(maps)
     result = average_drop_increase_gain(model, x[:n], maps, target[:n], map_normalization=map_normalization)
-    p, o = result["p"].astype(np.float64), result["o"].astype(np.float64)
-    return {"AD": 100 * np.maximum(p - o, 0) / np.maximum(p, 1e-12),
-            "AG": 100 * np.maximum(o - p, 0) / np.maximum(1 - p, 1e-12), "AI": 100 * (o > p).astype(np.float64)}
+    return {key: values.astype(np.float64) for key, values in result["per_image"].items()}
 
 
 def means(scores: dict) -> dict:
@@ -243,14 +239,6 @@ def means(scores: dict) -> dict:
 def drop_gain_increase(model, x, target, maps, map_normalization="range") -> dict:
     """AD, AG, AI (%) of ``maps`` on the first ``len(maps)`` images: the means of :func:`image_scores`."""
     return means(image_scores(model, x, target, maps, map_normalization))
-
-
-def terms_match_metric(model, x, target, maps, tolerance: float = 1e-4) -> bool:
-    """Self-check: the means of :func:`image_scores` are :func:`metrics.average_drop_increase_gain`'s AD, AG and AI
-    (to ``tolerance`` percentage points)."""
-    metric = average_drop_increase_gain(model, x[:len(maps)], maps, target[:len(maps)])
-    ours = drop_gain_increase(model, x, target, maps)
-    return all(abs(value - metric[key]) <= tolerance for key, value in ours.items())
 
 
 def means_table(scores: dict, label=method_label) -> pd.DataFrame:
