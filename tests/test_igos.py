@@ -2,12 +2,17 @@
 attribution is known (it only looks at one square), batch independence, and the study's evaluation."""
 import math
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
+from xai_nb_utils.core.results import Recorder, load_results
 from xai_nb_utils.core.tensors import perturb, total_variation
+from xai_nb_utils.data.embedded import ImageSplit
 from xai_nb_utils.methods import igos
+from xai_nb_utils.metrics.perturbation import PerturbationCurves
 from xai_nb_utils.methods.registry import explain
 from xai_nb_utils.studies import igos_ablations as study
 
@@ -233,14 +238,139 @@ def test_bad_settings_name_the_parameter(bad, word):
         igos.optimize_masks(RegionModel(), region_images(1), torch.zeros(1, dtype=torch.long), **bad)
 
 
-def test_marker_lift_of_a_batch_is_the_mean_of_each_images_lift():
+def test_marker_lift_of_a_batch_is_each_images_lift():
     """The old region_lift multiplied (N, H, W) maps by (N, 1, H, W) regions: (N, N, H, W), every image's map
     counted in every region when N > 1."""
     maps = torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     region = torch.zeros(3, 1, 8, 8, dtype=torch.bool)
     region[0, :, :2, :2], region[1, :, 4:, 4:], region[2, :, :, :1] = True, True, True
     lift = study.marker_lift({"m": maps}, region)["m"]
-    alone = [study.marker_lift({"m": maps[i:i + 1]}, region[i:i + 1])["m"] for i in range(3)]
-    assert lift == pytest.approx(sum(alone) / 3)
+    alone = [study.marker_lift({"m": maps[i:i + 1]}, region[i:i + 1])["m"].item() for i in range(3)]
+    assert lift.tolist() == pytest.approx(alone)
+    assert study.means({"m": lift})["m"] == pytest.approx(sum(alone) / 3)
     # lift of image 0 by hand: share of its mass in the 4-pixel region over the region's share of 64 pixels
     assert alone[0] == pytest.approx((maps[0, 0, :2, :2].sum() / maps[0].sum()).item() * 16)
+
+
+# ------------------------------------------------------------------------------ the paper's claims, by hand
+
+
+def auc_rows(method, resolution, insertion, deletion=None, order=None):
+    """Per-image rows as the study builds them, optionally listed in another image order."""
+    deletion = insertion if deletion is None else deletion
+    images = order or range(len(insertion))
+    return [{"method": method, "resolution": resolution, "image": i, "insertion": insertion[i],
+             "deletion": deletion[i]} for i in images]
+
+
+def test_paired_rows_match_images_whatever_their_order_and_refuse_other_images():
+    a, b = [0.9, 0.8, 0.7, 0.95, 0.85, 0.75], [0.5, 0.6, 0.4, 0.55, 0.45, 0.5]
+    rows = auc_rows("A", "r", a, order=[3, 0, 5, 1, 4, 2]) + auc_rows("B", "r", b)
+    evidence = study.compare_rows(rows, "insertion", ("A", "r"), ("B", "r"), "greater")
+    assert evidence.n == 6 and evidence.difference == pytest.approx(sum(a) / 6 - sum(b) / 6)
+    # 6 positive differences: the two-sided Wilcoxon p is 2 / 2^6, the smallest it can be with 6 images
+    assert evidence.p_value == pytest.approx(2 / 64) and evidence.verdict == "reproduced"
+    with pytest.raises(ValueError, match="same images"):
+        study.compare_rows(rows + auc_rows("C", "r", b[:5]), "insertion", ("A", "r"), ("C", "r"), "greater")
+
+
+def test_table1_claims_follow_the_papers_direction_at_each_resolution():
+    paper_resolutions = {"64 (full)": "224x224", "28x28": "28x28", "8 (CAM)": "7x7"}
+    rows = []
+    for label in paper_resolutions:
+        rows += auc_rows("iGOS++", label, [0.9] * 6, [0.2] * 6) + auc_rows("I-GOS", label, [0.8] * 6, [0.3] * 6)
+    claims = {c.claim_id: c for c in study.table1_claims(rows, paper_resolutions)}
+    assert len(claims) == 6
+    assert claims["Table 1 insertion, 28x28"].evidence.expected == "greater"
+    assert claims["Table 1 deletion, 64 (full)"].evidence.expected == "less"  # the paper: 0.0328 < 0.0420
+    assert claims["Table 1 deletion, 8 (CAM)"].evidence.expected == "greater"  # the paper: 0.1810 > 0.1607 at 7x7
+    assert claims["Table 1 deletion, 8 (CAM)"].evidence.difference == pytest.approx(-0.1)
+    assert "0.7284" in claims["Table 1 insertion, 28x28"].paper_value
+
+
+def test_table3_and_table5_claims_cover_every_row_present():
+    paper_resolutions = {"64 (full)": "224x224", "28x28": "28x28", "8 (CAM)": "7x7"}
+    rows = [row for name in study.ABLATIONS for label in ("64 (full)", "28x28")
+            for row in auc_rows(name, label, [0.5] * 6)]
+    claims = study.table3_claims(rows, paper_resolutions)
+    assert len(claims) == 2 * (len(study.ABLATIONS) - 1)  # no CAM rows, iGOS++ is not compared with itself
+    assert all(c.evidence.verdict == "inconclusive" and c.evidence.difference == 0 for c in claims)
+    masks = [row for name in ("M_x", "M_y", "M_xy") for row in auc_rows(name, "28x28", [0.5] * 6)]
+    assert [c.claim_id for c in study.table5_claims(masks, paper_resolutions)] == [
+        "Table 5 insertion, M_xy vs M_y, 28x28", "Table 5 insertion, M_y vs M_x, 28x28",
+        "Table 5 deletion, M_x vs M_y, 28x28"]
+
+
+def test_table7_claims_pair_the_objective_by_image():
+    rows = pd.DataFrame([{"lambda1": 1.0, "lambda2": 20.0, "method": name, "image": i,
+                          "objective": i + (0.0 if name == "iGOS++" else 0.5)}
+                         for name in study.TABLE7_METHODS for i in range(8)])
+    (claim,) = study.table7_claims(rows)
+    assert claim.claim_id == "Table 7, lambda1=1, lambda2=20" and claim.evidence.expected == "less"
+    assert claim.evidence.difference == pytest.approx(-0.5) and claim.evidence.verdict == "reproduced"
+    means = study.objective_summary(rows)
+    assert means["objective"].tolist() == pytest.approx([4.0, 3.5])  # naive, iGOS++: mean of 0..7 (+ 0.5)
+
+
+def test_pixels_to_reach_is_the_first_step_at_half_the_last_score():
+    curves = PerturbationCurves("insertion", np.array([0, 0.25, 0.5, 0.75, 1.0]),
+                                np.array([[0.0, 0.1, 0.2, 0.6, 1.0], [0.5, 0.6, 0.7, 0.8, 0.9]]), np.zeros(2))
+    assert study.pixels_to_reach(curves).tolist() == [0.75, 0.0]  # 0.6 >= 0.5; 0.5 >= 0.45 at the start
+    assert study.pixels_to_reach(curves, level=1.0).tolist() == [1.0, 1.0]
+
+
+def test_marker_cell_share_counts_the_marker_in_its_fullest_cell():
+    region = torch.zeros(2, 1, 8, 8, dtype=torch.bool)
+    region[0, :, 2:6, 2:6] = True  # 16 pixels, 4 in each of the 4 central 4x4 cells
+    region[1, :, :3, :3] = True  # inside the top-left cell
+    assert study.marker_cell_share(region, cells=2) == pytest.approx((4 / 16 + 1.0) / 2)
+
+
+def test_smoothness_differences_by_hand():
+    btv, tv = torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4)
+    tv[..., :2] = 0.5
+    btv[..., 0, 0] = 0.1  # the BTV map ranks the top-left pixel first, as the TV map does
+    frame = study.smoothness_differences({"BTV λ2=20": btv, "TV λ2=20": tv}, (20.0,))
+    row = frame.iloc[0]
+    assert row["mean |BTV - TV|"] == pytest.approx((7 * 0.5 + 0.4) / 16) and row["max |BTV - TV|"] == 0.5
+
+
+def test_masks_of_table5_are_not_timed():
+    curves = {mode: PerturbationCurves(mode, np.array([0.0, 1.0]), np.ones((2, 2)), np.array([0.2, 0.4]))
+              for mode in ("deletion", "insertion")}
+    rows = study.per_image_rows("M_x", "28x28", study.Evaluated(torch.zeros(2, 1, 2, 2), curves, None))
+    summary = study.auc_summary(rows)
+    assert "seconds_per_image" not in summary and summary["insertion"].item() == pytest.approx(0.3)
+
+
+def test_claims_go_to_the_ledger_under_the_papers_name():
+    evidence = study.paired_comparison([0.9] * 6, [0.5] * 6)
+    claims = [study.PaperClaim("Table 1 insertion, 28x28", "iGOS++ beats I-GOS", evidence, ("iGOS++", "I-GOS"), "x")]
+    recorder = Recorder("04_test")
+    assert study.record_claims(recorder, claims) == claims
+    (saved,) = load_results("04_test")["paper_claims"]
+    assert saved["paper"] == "iGOS++" and saved["claim_id"] == "Table 1 insertion, 28x28" and saved["n"] == 6
+    table = study.claims_table(claims)
+    assert table.loc[0, "verdict"] == evidence.verdict and table.loc[0, "a - b"] == pytest.approx(0.4)
+
+
+class FixedClass(nn.Module):
+    """Predicts ``label`` for every image whose mean is above 0.5, class 1 otherwise."""
+
+    def __init__(self, label):
+        super().__init__()
+        self.label = label
+
+    def forward(self, x):
+        bright = x.flatten(1).mean(1) > 0.5
+        return nn.functional.one_hot(torch.where(bright, self.label, 1), 10).float()
+
+
+def test_marker_model_hits_are_the_recall_of_the_marked_class_per_scene():
+    x = torch.tensor([0.9, 0.1, 0.9, 0.9, 0.2]).view(5, 1, 1, 1).expand(5, 1, 4, 4)
+    split = ImageSplit(x, torch.tensor([0, 0, 3, 0, 0]))
+    story = study.MarkerStory(FixedClass(7), FixedClass(0), split, split, x[:1], split.y[:1],
+                              torch.ones(1, 1, 4, 4, dtype=torch.bool))
+    hits = study.marker_model_hits(story)
+    assert hits["cleaned model"].tolist() == [1, 0, 1, 0]  # the class-0 scenes 0, 1, 3, 4: bright ones hit
+    assert hits["marker model"].tolist() == [0, 0, 0, 0]

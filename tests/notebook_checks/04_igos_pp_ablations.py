@@ -1,6 +1,10 @@
 """Checks on what notebooks/04_igos_pp_ablations.ipynb recorded (run on the smoke profile)."""
 import math
 
+VERDICTS = ("reproduced", "contradicted", "inconclusive")
+ABLATION_ROWS = ("I-GOS", "Insertion", "I-GOS + Insertion (naive)", "iGOS++ (no noise)", "iGOS++ (fixed step)",
+                 "iGOS++ (no BTV)")
+
 
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
@@ -44,3 +48,32 @@ def check_results(results: dict):
     assert {row["index"] for row in records["table4"]} == {
         "marker model, test with markers", "marker model, marker-free test", "cleaned model, marker-free test"}
     assert all(claim["passed"] for claim in results["claims"])
+    assert 0 <= records["attack_success_rate_8_255"] <= 1
+    assert all(0 <= v <= 1 for v in records["adversarial_pixels_to_half_score"].values())
+    assert 0 <= records["marker_share_in_one_cam_cell"] <= 1
+    assert all(_finite(row["mean |BTV - TV|"]) and -1 - 1e-9 <= row["spearman"] <= 1 + 1e-9
+               for row in records["figure10_btv_vs_tv"])
+    check_paper_claims(results, resolutions, settings)
+
+
+def check_paper_claims(results: dict, resolutions: list, lambdas) -> None:
+    """The paper's main claims are in the ledger, each decided on the images of its table."""
+    claims = {claim["claim_id"]: claim for claim in results["paper_claims"]}
+    sizes = results["records"]["settings"]
+    full, mid = resolutions[:2]
+    expected = {f"Table 1 {metric}, {label}": sizes["n_images"] for label in resolutions
+                for metric in ("insertion", "deletion")}
+    expected |= {f"Table 3 insertion, {row}, {label}": sizes["n_side"] for label in (full, mid) for row in ABLATION_ROWS}
+    expected |= {f"Table 5 insertion, M_xy vs M_y, {label}": sizes["n_images"] for label in (full, mid)}
+    expected |= {f"Table 7, lambda1={l1:g}, lambda2={l2:g}": sizes["n_side"] for l1, l2 in lambdas}
+    expected |= {name: sizes["n_side"] for name in ("Fig. 4 insertion AUC", "Fig. 4 insertion curve",
+                                                     "Sec. 4 deletion AUC", "Fig. 5 marker lift",
+                                                     "Fig. 5 top-6% insertion")}
+    missing = set(expected) - set(claims) | ({"Table 4 recall"} - set(claims))
+    assert not missing, f"paper claims not recorded: {sorted(missing)}"
+    for claim_id, n in expected.items():
+        assert claims[claim_id]["n"] == n, (claim_id, claims[claim_id]["n"], n)
+    for claim in claims.values():
+        assert claim["paper"] == "iGOS++" and claim["verdict"] in VERDICTS and claim["n"] > 0, claim
+        assert claim["ci_low"] <= claim["difference"] <= claim["ci_high"], claim
+        assert claim["ours"].startswith(claim["verdict"]), claim

@@ -1,6 +1,7 @@
 """The study of notebooks/04_igos_pp_ablations.ipynb: I-GOS and iGOS++ (:mod:`xai_nb_utils.methods.igos`) scored
 with the paper's insertion/deletion protocol, the rows of its Tables 1-7 (the paper's own numbers as labelled data),
-the sanity checks, the adversarial study, the "letter R" marker story and the figures.
+the sanity checks, the adversarial study, the "letter R" marker story, the paper's claims decided on per-image
+scores (:class:`PaperClaim`, paired tests of :mod:`xai_nb_utils.metrics.statistics`) and the figures.
 
 Every table row is a registry method with the settings it changes (:data:`ROWS`); the I-GOS rows run at a mask
 resolution taken from the study system's ``extra["resolutions"]`` (label -> mask side).
@@ -19,6 +20,7 @@ from xai_nb_utils.methods import explain, igos
 from xai_nb_utils.metrics.perturbation import insertion_deletion
 from xai_nb_utils.metrics.regions import region_share
 from xai_nb_utils.metrics.similarity import spearman, ssim
+from xai_nb_utils.metrics.statistics import Evidence, paired_comparison
 from xai_nb_utils.models.training import preset_config, train_classifier, trained_model
 from xai_nb_utils.studies.common import (System, cascading_randomization, method_label, randomization_order,
                                          select_images, timed_maps)
@@ -56,6 +58,9 @@ PAPER_TABLE7 = {(1, 2): {"naive": -0.869, "iGOS++": -0.971}, (1, 20): {"naive": 
                 (10, 20): {"naive": 0.346, "iGOS++": 0.158}, (10, 200): {"naive": 0.693, "iGOS++": 0.654}}
 #: The paper's Table 7 grid of (lambda1, lambda2).
 TABLE7_LAMBDAS = ((1.0, 2.0), (1.0, 20.0), (10.0, 20.0), (10.0, 200.0))
+#: The paper's mask resolutions (keys of the PAPER_TABLE* dicts) matching the study system's full, 28x28 and
+#: CAM resolutions, in that order.
+PAPER_RESOLUTIONS = ("224x224", "28x28", "7x7")
 
 # ------------------------------------------------------------------------------------------ the table rows
 
@@ -88,7 +93,8 @@ def study_system(profile: str, n_images: int, seed: int, device) -> System:
     """``smoke``/``default``: the trained DigitScenes SceneCNN on correctly classified test scenes, masks at
     full resolution (64), 28 and 1/8 = the CAM resolution (8). ``paper``: ResNet50 on ImageNet validation images
     (user-supplied, see :mod:`xai_nb_utils.data.external`) at 224, 28 and 7, as the paper's Table 1. The mask
-    resolutions (label -> side) are ``extra["resolutions"]``."""
+    resolutions (label -> side) are ``extra["resolutions"]``, the paper's resolution each one stands for
+    (label -> a key of :data:`PAPER_RESOLUTIONS`) ``extra["paper_resolutions"]``."""
     if profile == "paper":
         from xai_nb_utils.data.external import load_imagenet_val
         from xai_nb_utils.models.pretrained import pretrained_model
@@ -96,15 +102,20 @@ def study_system(profile: str, n_images: int, seed: int, device) -> System:
         model = pretrained_model("resnet50", device=device)
         split = load_imagenet_val(n=n_images, seed=seed).head(n_images)
         return System("ResNet50 on ImageNet val (224x224)", model, split.x.to(device), split.y.to(device),
-                      extra={"resolutions": {"224x224 (full)": 224, "28x28": 28, "7x7 (CAM)": 7}})
+                      extra=_resolutions({"224x224 (full)": 224, "28x28": 28, "7x7 (CAM)": 7}))
     trained = trained_model("scene_cnn", profile, seed=seed, device=device)
     model, test = trained.model, trained.dataset.test
     chosen = select_images(model, test.x, test.y, n_images, how="correct")
     side = test.x.shape[-1]
     return System(f"SceneCNN on DigitScenes ({side}x{side}), test accuracy {trained.test_accuracy:.3f}", model,
                   test.x[chosen].to(device), test.y[chosen].to(device), accuracy=trained.test_accuracy,
-                  extra={"resolutions": {f"{side}x{side} (full)": side, "28x28": 28,
-                                         f"{side // 8}x{side // 8} (1/8, CAM)": side // 8}})
+                  extra=_resolutions({f"{side}x{side} (full)": side, "28x28": 28,
+                                      f"{side // 8}x{side // 8} (1/8, CAM)": side // 8}))
+
+
+def _resolutions(sides: dict) -> dict:
+    """The system's ``extra``: mask sides (full, 28, CAM, in that order) and the paper's resolution of each."""
+    return {"resolutions": sides, "paper_resolutions": dict(zip(sides, PAPER_RESOLUTIONS))}
 
 
 # ---------------------------------------------------------------------------------------------- evaluation
@@ -132,11 +143,12 @@ def mask_maps(mask: torch.Tensor, size) -> torch.Tensor:
 
 @dataclass
 class Evaluated:
-    """One method at one resolution on a batch: maps, curves, seconds per image and (for I-GOS) the result."""
+    """One method at one resolution on a batch: maps, curves, seconds per image (None: not timed, e.g. the
+    masks of Table 5) and (for I-GOS) the result."""
 
     maps: torch.Tensor
     curves: dict
-    seconds_per_image: float
+    seconds_per_image: float | None
     result: igos.IgosResult | None = None
 
 
@@ -164,17 +176,19 @@ def evaluate_method(model, x, target, method: str, resolution: int | None = None
 
 
 def per_image_rows(name: str, resolution: str, evaluated: Evaluated) -> list:
-    """One row per image: AUCs and the method's seconds per image."""
+    """One row per image: AUCs and (when timed) the method's seconds per image."""
+    timed = {} if evaluated.seconds_per_image is None else {"seconds_per_image": evaluated.seconds_per_image}
     return [{"method": name, "resolution": resolution, "image": i, "deletion": float(d), "insertion": float(s),
-             "seconds_per_image": evaluated.seconds_per_image}
+             **timed}
             for i, (d, s) in enumerate(zip(evaluated.curves["deletion"].auc, evaluated.curves["insertion"].auc))]
 
 
 def auc_summary(rows) -> pd.DataFrame:
-    """Mean deletion / insertion AUC per (method, resolution) with 95% normal-approximation half-widths."""
+    """Mean deletion / insertion AUC (and seconds per image, when timed) per (method, resolution) with 95%
+    normal-approximation half-widths."""
     frame = pd.DataFrame(rows)
     grouped = frame.groupby(["method", "resolution"], sort=False)
-    summary = grouped[["deletion", "insertion", "seconds_per_image"]].mean()
+    summary = grouped[[c for c in ("deletion", "insertion", "seconds_per_image") if c in frame]].mean()
     half_width = 1.96 * grouped[["deletion", "insertion"]].std(ddof=1) / grouped.size().pow(0.5).values[:, None]
     summary["deletion ±95%"] = half_width["deletion"].fillna(0.0)
     summary["insertion ±95%"] = half_width["insertion"].fillna(0.0)
@@ -202,53 +216,79 @@ def run_entries(system: System, entries, budget: dict, seed: int = 0, count: int
     return evaluated, rows
 
 
-def ablation_table(system: System, labels, table1_rows: list, budget: dict, seed: int, count: int) -> pd.DataFrame:
-    """Table 3: every :data:`ABLATIONS` row at each resolution of ``labels`` on the first ``count`` images.
+def ablation_rows(system: System, labels, table1_rows: list, budget: dict, seed: int, count: int) -> list:
+    """Table 3: per-image rows (:func:`per_image_rows`) of every :data:`ABLATIONS` row at each resolution of
+    ``labels`` on the first ``count`` images.
 
     Rows already in ``table1_rows`` (I-GOS, iGOS++) are reused: an image's maps do not depend on its batch.
     """
     done = {(row["method"], row["resolution"]) for row in table1_rows}
     entries = [(name, label) for label in labels for name in ABLATIONS if (name, label) not in done]
     _, rows = run_entries(system, entries, budget, seed, count=count)
-    rows += [row for row in table1_rows if row["method"] in ABLATIONS and row["resolution"] in labels
-             and row["image"] < count]
-    return auc_summary(rows)
+    return rows + [row for row in table1_rows if row["method"] in ABLATIONS and row["resolution"] in labels
+                   and row["image"] < count]
 
 
-def mask_table(system: System, evaluated: dict, labels) -> pd.DataFrame:
-    """Table 5: AUCs of iGOS++'s deletion mask M_x, insertion mask M_y and their product M_xy, from the
-    iGOS++ entries of ``evaluated`` (:func:`run_entries`) at each resolution of ``labels``."""
+def mask_rows(system: System, evaluated: dict, labels) -> list:
+    """Table 5: per-image AUC rows of iGOS++'s deletion mask M_x, insertion mask M_y and their product M_xy,
+    from the iGOS++ entries of ``evaluated`` (:func:`run_entries`) at each resolution of ``labels``."""
     rows = []
     for label in labels:
         result = evaluated[(method_label("igos_pp"), label)].result
         for name, mask in (("M_x", result.deletion_mask), ("M_y", result.insertion_mask), ("M_xy", result.mask)):
             maps = mask_maps(mask, system.x.shape[-2:])
             curves = perturbation_curves(system.model, system.x, maps, system.y)
-            rows += per_image_rows(name, label, Evaluated(maps, curves, 0.0))
-    return auc_summary(rows).drop(columns="seconds_per_image")
+            rows += per_image_rows(name, label, Evaluated(maps, curves, None))
+    return rows
 
 
-def objective_table(system: System, lambdas, budget: dict, seed: int, count: int) -> pd.DataFrame:
+#: The two rows Table 7 compares.
+TABLE7_METHODS = ("I-GOS + Insertion (naive)", method_label("igos_pp"))
+
+
+def objective_rows(system: System, lambdas, budget: dict, seed: int, count: int) -> pd.DataFrame:
     """Table 7: the noise-free objective ``f(Phi(M)) - f(Phi(1 - M)) + g(M)`` reached at 28x28 by the naive
-    one-mask version and by iGOS++, mean over the first ``count`` images, per (lambda1, lambda2)."""
+    one-mask version and by iGOS++ on each of the first ``count`` images, per (lambda1, lambda2)."""
     x, y = system.x[:count], system.y[:count]
     rows = []
     for lambda1, lambda2 in tqdm(lambdas, desc="lambda settings"):
-        for name in ("I-GOS + Insertion (naive)", method_label("igos_pp")):
+        for name in TABLE7_METHODS:
             settings = {**row_settings(name), **budget, "mask_size": 28, "lambda1": lambda1, "lambda2": lambda2}
             result = igos.optimize_in_batches(system.model, x, y, seed=seed, **settings)
-            rows.append({"lambda1": lambda1, "lambda2": lambda2, "method": name,
-                         "objective": float(result.final_objective.mean())})
+            rows += [{"lambda1": lambda1, "lambda2": lambda2, "method": name, "image": i, "objective": float(value)}
+                     for i, value in enumerate(result.final_objective)]
     return pd.DataFrame(rows)
+
+
+def objective_summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Table 7 as the paper prints it: the mean objective per (lambda1, lambda2) and method."""
+    return rows.groupby(["lambda1", "lambda2", "method"], sort=False)["objective"].mean().reset_index()
 
 
 def smoothness_maps(system: System, lambda2s, budget: dict, seed: int) -> dict:
     """Figure 10: iGOS++ maps of the first image at full resolution with BTV or plain TV, per lambda2."""
     side = max(system.extra["resolutions"].values())
-    return {f"{smoothness.upper()} λ2={lambda2:g}": explain(
+    return {_smoothness_title(smoothness, lambda2): explain(
                 "igos_pp", system.model, system.x[:1], system.y[:1], mask_size=side, smoothness=smoothness,
                 lambda2=lambda2, seed=seed, **budget)
             for smoothness in ("btv", "tv") for lambda2 in lambda2s}
+
+
+def _smoothness_title(smoothness: str, lambda2: float) -> str:
+    return f"{smoothness.upper()} λ2={lambda2:g}"
+
+
+def smoothness_differences(maps: dict, lambda2s) -> pd.DataFrame:
+    """How much the Figure 10 panels differ: per lambda2, the mean and the largest absolute difference between
+    the BTV and the TV map (maps are 1 - M, in [0, 1]) and their Spearman rank correlation (1 = same ranking,
+    the ranking is what insertion/deletion score)."""
+    rows = []
+    for lambda2 in lambda2s:
+        btv, tv = maps[_smoothness_title("btv", lambda2)], maps[_smoothness_title("tv", lambda2)]
+        difference = (btv - tv).abs()
+        rows.append({"lambda2": lambda2, "mean |BTV - TV|": float(difference.mean()),
+                     "max |BTV - TV|": float(difference.max()), "spearman": float(spearman(btv, tv).mean())})
+    return pd.DataFrame(rows)
 
 
 # ----------------------------------------------------------------------------------------- sanity checks
@@ -291,8 +331,12 @@ def sanity_checks(system: System, random_label_model, budget: dict, seed: int, c
 # ------------------------------------------------------------------------------------ adversarial examples
 
 
-def mi_fgsm(model, x: torch.Tensor, adversarial_class: torch.Tensor, epsilon: float = 16 / 255, steps: int = 10,
-            decay: float = 1.0) -> torch.Tensor:
+#: The attack's L-infinity radius in [0,1] pixel units.
+ATTACK_RADIUS = 16 / 255
+
+
+def mi_fgsm(model, x: torch.Tensor, adversarial_class: torch.Tensor, epsilon: float = ATTACK_RADIUS,
+            steps: int = 10, decay: float = 1.0) -> torch.Tensor:
     """Targeted MI-FGSM (Dong et al. 2018) in [0,1] pixel space: momentum on L1-normalised gradients of the
     cross-entropy towards ``adversarial_class``, L-infinity ball of radius ``epsilon``."""
     step_size = epsilon / steps
@@ -321,12 +365,18 @@ class AdversarialStudy:
     summary: dict
 
 
-def adversarial_study(system: System, budget: dict, seed: int, count: int) -> AdversarialStudy:
-    """Attack the first ``count`` images towards class (y + 1) mod 10 and explain both versions with iGOS++."""
-    x, y = system.x[:count], system.y[:count]
+def attack_images(model, x: torch.Tensor, y: torch.Tensor, epsilon: float = ATTACK_RADIUS) -> tuple:
+    """Targeted MI-FGSM towards class (y + 1) mod 10: (adversarial images, their class, the success rate)."""
     adversarial_class = (y + 1) % 10
-    x_adversarial = mi_fgsm(system.model, x, adversarial_class)
-    success = float((predicted_classes(system.model, x_adversarial) == adversarial_class).float().mean())
+    x_adversarial = mi_fgsm(model, x, adversarial_class, epsilon)
+    success = float((predicted_classes(model, x_adversarial) == adversarial_class).float().mean())
+    return x_adversarial, adversarial_class, success
+
+
+def adversarial_study(system: System, budget: dict, seed: int, count: int) -> AdversarialStudy:
+    """Attack the first ``count`` images (:func:`attack_images`) and explain both versions with iGOS++."""
+    x, y = system.x[:count], system.y[:count]
+    x_adversarial, adversarial_class, success = attack_images(system.model, x, y)
     adversarial = evaluate_method(system.model, x_adversarial, adversarial_class, "igos_pp", 28, budget, seed=seed)
     natural = evaluate_method(system.model, x, y, "igos_pp", 28, budget, seed=seed)
     summary = {"attack success rate": success}
@@ -334,6 +384,29 @@ def adversarial_study(system: System, budget: dict, seed: int, count: int) -> Ad
         summary[f"{metric} AUC natural"] = float(natural.curves[metric].auc.mean())
         summary[f"{metric} AUC adversarial"] = float(adversarial.curves[metric].auc.mean())
     return AdversarialStudy(x, x_adversarial, natural, adversarial, summary)
+
+
+def attack_success(model, x: torch.Tensor, y: torch.Tensor, epsilon: float) -> float:
+    """Share of the images that :func:`attack_images` with radius ``epsilon`` turns into the other class."""
+    return attack_images(model, x, y, epsilon)[2]
+
+
+#: :func:`pixels_to_reach`'s level: the share of the full-image score an insertion curve has to reach.
+HALF_SCORE = 0.5
+
+
+def pixels_to_reach(curves, level: float = HALF_SCORE) -> np.ndarray:
+    """Per image: the first fraction of pixels on the curve at which the score reaches ``level`` times its
+    last value (for insertion: the score of the image itself). Near 1 = the curve stays low until almost every
+    pixel is back (the paper's Fig. 4 for adversarial masks)."""
+    reached = curves.scores >= level * curves.scores[:, -1:]
+    return curves.fractions[reached.argmax(1)]
+
+
+def half_score_fractions(attack: AdversarialStudy) -> dict:
+    """Per image (N,): :func:`pixels_to_reach` of the natural and of the adversarial insertion curves."""
+    return {name: pixels_to_reach(entry.curves["insertion"])
+            for name, entry in (("natural", attack.natural), ("adversarial", attack.adversarial))}
 
 
 # -------------------------------------------------------------------------------- the "letter R" marker story
@@ -352,6 +425,11 @@ class MarkerStory:
     x: torch.Tensor
     y: torch.Tensor
     region: torch.Tensor
+
+    @property
+    def cam_cells(self) -> int:
+        """Side of the SceneCNN's Grad-CAM grid: its last stage is 1/8 of the scene."""
+        return self.x.shape[-1] // 8
 
 
 #: The class the marker is stamped on (the paper's COVID-19 class).
@@ -379,17 +457,39 @@ def marker_maps(story: MarkerStory, budget: dict, seed: int) -> dict:
 
 
 def marker_lift(maps: dict, region: torch.Tensor) -> dict:
-    """Mean saliency on the marker over mean saliency of the scene (1 = no preference), mean over images."""
-    return {name: float(region_share(m, region, magnitude="positive", relative_to_area=True).mean())
+    """Per image (N,): mean saliency on the marker over mean saliency of the scene (1 = no preference)."""
+    return {name: region_share(m, region, magnitude="positive", relative_to_area=True).cpu().numpy()
             for name, m in maps.items()}
 
 
-def top_pixels_score(model, x: torch.Tensor, maps: torch.Tensor, target: torch.Tensor,
-                     fraction: float = 0.06) -> float:
-    """Mean softmax score after revealing the top ``fraction`` of pixels in the blurred baseline (the paper's
-    Fig. 5), read off the insertion curve by linear interpolation."""
+def means(per_image: dict) -> dict:
+    """{name: mean over images} of {name: per-image values}."""
+    return {name: float(np.mean(values)) for name, values in per_image.items()}
+
+
+def top_pixels_scores(model, x: torch.Tensor, maps: torch.Tensor, target: torch.Tensor,
+                     fraction: float = 0.06) -> np.ndarray:
+    """Per image (N,): the softmax score after revealing the top ``fraction`` of pixels in the blurred
+    baseline (the paper's Fig. 5), read off the insertion curve by linear interpolation."""
     curves = perturbation_curves(model, x, maps, target)["insertion"]
-    return float(np.mean([np.interp(fraction, curves.fractions, row) for row in curves.scores]))
+    return np.array([np.interp(fraction, curves.fractions, row) for row in curves.scores])
+
+
+def marker_cell_share(region: torch.Tensor, cells: int) -> float:
+    """Mean over images of the share of the marker's pixels that lie in the one cell (of a ``cells`` x ``cells``
+    grid, e.g. Grad-CAM's) holding most of them: 1 = the whole marker sits inside a single CAM cell."""
+    region = region.float().flatten(1, 1)  # (N, H, W); H and W are multiples of cells
+    per_cell = region.unflatten(-2, (cells, -1)).unflatten(-1, (cells, -1)).sum((-3, -1))
+    return float((per_cell.flatten(1).amax(1) / region.flatten(1).sum(1).clamp_min(1)).mean())
+
+
+def marker_model_hits(story: MarkerStory) -> dict:
+    """Per class-0 scene of the marker-free test split: 1 if the model predicts :data:`MARKED_CLASS` (the
+    recall of Table 4, paired by scene), for the marker model and the cleaned model."""
+    split = story.clean_test
+    scenes = split.x[split.y == MARKED_CLASS]
+    return {name: (predicted_classes(model, scenes.to(story.x.device), 256) == MARKED_CLASS).float().cpu().numpy()
+            for name, model in (("cleaned model", story.cleaned), ("marker model", story.shortcut))}
 
 
 def marker_only_predictions(story: MarkerStory) -> dict:
@@ -422,6 +522,180 @@ def cleaning_table(story: MarkerStory) -> pd.DataFrame:
              "cleaned model, marker-free test": (story.cleaned, story.clean_test)}
     return pd.DataFrame({name: classification_summary(model, split.x, split.y, MARKED_CLASS)
                          for name, (model, split) in cases.items()}).T
+
+
+# ------------------------------------------------------------------------------------------ the paper's claims
+
+#: The paper's name in the claims ledger.
+PAPER = "iGOS++"
+
+
+@dataclass(frozen=True)
+class PaperClaim:
+    """One claim of the paper, decided on our per-image scores (recorded by :func:`record_claims`)."""
+
+    claim_id: str
+    claim: str
+    evidence: Evidence
+    labels: tuple
+    paper_value: str | None = None
+
+
+def record_claims(recorder, claims: list) -> list:
+    """Record ``claims`` in the paper-claims ledger of ``recorder`` (``run.recorder``); each prints the sentence
+    that states its outcome. Returns ``claims``."""
+    for claim in claims:
+        recorder.paper_claim(PAPER, claim.claim_id, claim.claim, claim.evidence, claim.labels, claim.paper_value)
+    return claims
+
+
+def claims_table(claims: list) -> pd.DataFrame:
+    """One row per claim: id, verdict, n, both means, the mean difference and its confidence interval."""
+    return pd.DataFrame([{"claim": c.claim_id, "verdict": c.evidence.verdict, "n": c.evidence.n,
+                          "a": c.labels[0], "mean a": c.evidence.mean_a,
+                          "b": c.labels[1], "mean b": c.evidence.mean_b, "a - b": c.evidence.difference,
+                          "CI low": c.evidence.ci_low, "CI high": c.evidence.ci_high, "p": c.evidence.p_value}
+                         for c in claims])
+
+
+def _image_scores(rows, method: str, resolution: str, metric: str) -> tuple:
+    """(image indices, values) of ``metric`` for one (method, resolution) of per-image rows, by image."""
+    chosen = sorted((row["image"], row[metric]) for row in rows
+                    if row["method"] == method and row["resolution"] == resolution)
+    return tuple(i for i, _ in chosen), np.array([value for _, value in chosen])
+
+
+def compare_rows(rows, metric: str, a: tuple, b: tuple, expected: str) -> Evidence:
+    """Paired comparison of ``metric`` between (method, resolution) ``a`` and ``b`` on the same images."""
+    images_a, values_a = _image_scores(rows, *a, metric)
+    images_b, values_b = _image_scores(rows, *b, metric)
+    if images_a != images_b:
+        raise ValueError(f"{a} and {b} are not scored on the same images: {images_a} vs {images_b}")
+    return paired_comparison(values_a, values_b, expected)
+
+
+def _resolutions_in(rows, paper_resolutions: dict) -> dict:
+    """The entries of ``paper_resolutions`` (label -> paper's resolution) whose label appears in ``rows``."""
+    present = {row["resolution"] for row in rows}
+    return {label: paper for label, paper in paper_resolutions.items() if label in present}
+
+
+def _paper_pair(table: dict, a: str, b: str, metric: str) -> str:
+    column = ("deletion", "insertion").index(metric)
+    return f"{a} {table[a][column]:.4f} vs {b} {table[b][column]:.4f}"
+
+
+def table1_claims(rows, paper_resolutions: dict) -> list:
+    """Table 1 at each resolution: iGOS++ has a higher insertion AUC than I-GOS, and the deletion AUC ordering
+    of the paper's own numbers (iGOS++ lower at 224x224 and 28x28, I-GOS lower at 7x7)."""
+    plus, base = method_label("igos_pp"), method_label("igos")
+    claims = []
+    for label, paper in _resolutions_in(rows, paper_resolutions).items():
+        table = PAPER_TABLE1[paper]
+        claims.append(PaperClaim(
+            f"Table 1 insertion, {label}", f"iGOS++ has a higher insertion AUC than I-GOS (paper: {paper})",
+            compare_rows(rows, "insertion", (plus, label), (base, label), "greater"), (plus, base),
+            f"{paper}: {_paper_pair(table, plus, base, 'insertion')} (ResNet50, ImageNet)"))
+        lower = table[plus][0] < table[base][0]
+        claims.append(PaperClaim(
+            f"Table 1 deletion, {label}",
+            f"{'iGOS++' if lower else 'I-GOS'} has the lower deletion AUC (paper: {paper})",
+            compare_rows(rows, "deletion", (plus, label), (base, label), "less" if lower else "greater"),
+            (plus, base), f"{paper}: {_paper_pair(table, plus, base, 'deletion')} (ResNet50, ImageNet)"))
+    return claims
+
+
+def table3_claims(rows, paper_resolutions: dict) -> list:
+    """Table 3: iGOS++ has a higher insertion AUC than each ablation row, at each resolution (the paper's
+    iGOS++ row has the best insertion in both columns)."""
+    igos_pp = method_label("igos_pp")
+    claims = []
+    for label, paper in _resolutions_in(rows, paper_resolutions).items():
+        table = {name: PAPER_TABLE3[name][paper] for name in ABLATIONS}
+        claims += [PaperClaim(
+            f"Table 3 insertion, {name}, {label}", f"iGOS++ has a higher insertion AUC than {name} (paper: {paper})",
+            compare_rows(rows, "insertion", (igos_pp, label), (name, label), "greater"), (igos_pp, name),
+            f"{paper}: {_paper_pair(table, igos_pp, name, 'insertion')} (ResNet50)")
+            for name in ABLATIONS if name != igos_pp]
+    return claims
+
+
+#: Table 5's claims: (a, b, metric, the paper's direction of a vs b); each holds in both of the paper's columns.
+TABLE5_COMPARISONS = (("M_xy", "M_y", "insertion", "greater"), ("M_y", "M_x", "insertion", "greater"),
+                      ("M_x", "M_y", "deletion", "less"))
+
+
+def table5_claims(rows, paper_resolutions: dict) -> list:
+    """Table 5: the product M_xy inserts better than the insertion mask M_y alone, M_y inserts better than the
+    deletion mask M_x, and M_x deletes better than M_y, at each resolution."""
+    claims = []
+    for label, paper in _resolutions_in(rows, paper_resolutions).items():
+        table = {name: PAPER_TABLE5[name][paper] for name in ("M_x", "M_y", "M_xy")}
+        for a, b, metric, expected in TABLE5_COMPARISONS:
+            word = "higher" if expected == "greater" else "lower"
+            claims.append(PaperClaim(
+                f"Table 5 {metric}, {a} vs {b}, {label}", f"{a} has a {word} {metric} AUC than {b} (paper: {paper})",
+                compare_rows(rows, metric, (a, label), (b, label), expected), (a, b),
+                f"{paper}: {_paper_pair(table, a, b, metric)} (ResNet50)"))
+    return claims
+
+
+def table7_claims(rows: pd.DataFrame) -> list:
+    """Table 7: iGOS++ reaches a lower objective than the naive one-mask version, per (lambda1, lambda2),
+    paired by image."""
+    naive, igos_pp = TABLE7_METHODS
+    claims = []
+    for (lambda1, lambda2), group in rows.groupby(["lambda1", "lambda2"], sort=False):
+        values = {name: group[group["method"] == name].sort_values("image")["objective"].to_numpy()
+                  for name in TABLE7_METHODS}
+        paper = PAPER_TABLE7[(int(lambda1), int(lambda2))]
+        claims.append(PaperClaim(
+            f"Table 7, lambda1={lambda1:g}, lambda2={lambda2:g}",
+            "iGOS++ reaches a lower objective f(Phi(M)) - f(Phi(1-M)) + g(M) than the naive version (28x28)",
+            paired_comparison(values[igos_pp], values[naive], "less"), (igos_pp, "naive"),
+            f"iGOS++ {paper['iGOS++']:.3f} vs naive {paper['naive']:.3f} (ResNet50, mean of 500 images)"))
+    return claims
+
+
+def adversarial_claims(attack: AdversarialStudy) -> list:
+    """Fig. 4 / Sec. 4: on adversarial images the insertion AUC is lower and the insertion curve needs more
+    pixels to rise; deletion does not expose them (its AUC is as low or lower)."""
+    natural, adversarial = attack.natural.curves, attack.adversarial.curves
+    fractions = half_score_fractions(attack)
+    labels = ("adversarial", "natural")
+    return [
+        PaperClaim("Fig. 4 insertion AUC", "the insertion AUC of an adversarial image's explanation is lower "
+                   "than the natural image's", paired_comparison(adversarial["insertion"].auc,
+                                                                 natural["insertion"].auc, "less"), labels,
+                   "Fig. 4: 'the insertion score is significantly lower' (VGG19, 4 images, no mean)"),
+        PaperClaim("Fig. 4 insertion curve", f"an adversarial insertion curve needs more pixels to reach "
+                   f"{HALF_SCORE:.0%} of the full-image score",
+                   paired_comparison(fractions["adversarial"], fractions["natural"], "greater"), labels,
+                   "Fig. 4: it 'only reaches the original score after almost all the pixels have been inserted'"),
+        PaperClaim("Sec. 4 deletion AUC", "deletion does not expose adversarial masks: their deletion AUC is "
+                   "lower than the natural image's", paired_comparison(adversarial["deletion"].auc,
+                                                                       natural["deletion"].auc, "less"), labels,
+                   "Sec. 4: adversarial examples 'achieve near perfect' deletion scores (no number)"),
+    ]
+
+
+def marker_claims(lifts: dict, top_scores: dict, hits: dict) -> list:
+    """Fig. 5 / Table 4: iGOS++ (28x28) puts more saliency on the marker than Grad-CAM (8x8) and its top 6% of
+    pixels alone give a higher class-0 score; retraining without the marker raises the class-0 recall."""
+    gradcam, igos_pp = list(lifts)
+    return [
+        PaperClaim("Fig. 5 marker lift", "iGOS++ puts more of its saliency on the marker than the coarse Grad-CAM",
+                   paired_comparison(lifts[igos_pp], lifts[gradcam], "greater"), (igos_pp, gradcam),
+                   "Fig. 5: Grad-CAM (8x8) is 'coarse and ineffective', iGOS++ (32x32) highlights the 'R' (no number)"),
+        PaperClaim("Fig. 5 top-6% insertion", "revealing the top 6% pixels of iGOS++ gives a higher score of the "
+                   "marked class than those of Grad-CAM", paired_comparison(top_scores[igos_pp],
+                                                                           top_scores[gradcam], "greater"),
+                   (igos_pp, gradcam), "Fig. 5: COVID-19 confidence 43% from the top 6% of iGOS++ (one image)"),
+        PaperClaim("Table 4 recall", "retraining without the marker raises the recall of the marked class on "
+                   "marker-free scenes (paired by class-0 test scene)",
+                   paired_comparison(hits["cleaned model"], hits["marker model"], "greater"),
+                   ("cleaned model", "marker model"), "Table 4: COVID-19 recall +2.6 points after cleaning"),
+    ]
 
 
 # -------------------------------------------------------------------------------------------------- figures
