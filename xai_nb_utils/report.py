@@ -147,15 +147,16 @@ def run_notebook(path, profile: str, output_dir, parameters: dict | None = None,
 
 
 # nbconvert's lab template without what it loads from other hosts: require.js and the widget manager (an executed
-# report is static: headless runs draw widgets as figures) and mermaid.js (no notebook has a diagram); MathJax
-# uses the web font that the local copy ships (STIX-Web).
+# report is static: headless runs draw widgets as figures) and mermaid.js (no notebook has a diagram). MathJax uses
+# the web font that the local copy ships (STIX-Web) and adds no hidden MathML copy (its styles ask for TeX fonts
+# that the copy lacks).
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block html_head_js_mathjax -%}
 <script type="text/x-mathjax-config">
-MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], webFont: "STIX-Web", imageFont: null}});
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: [], webFont: "STIX-Web", imageFont: null}, menuSettings: {assistiveMML: false}});
 </script>
 {{ super() }}
 {%- endblock html_head_js_mathjax -%}

@@ -114,7 +114,9 @@ class LabServer:
         raise RuntimeError(f"jupyter lab did not answer within {SERVER_START_SECONDS} s; see {self.log.name}")
 
     def url(self, notebook: str) -> str:
-        return f"{self.base}/lab/tree/{notebook}?token={self.token}"
+        """The notebook alone in a fresh workspace of its own (no tab of an earlier test restored)."""
+        workspace = Path(notebook).stem
+        return f"{self.base}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={self.token}"
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -45,7 +45,8 @@ def smoke_copy(notebook: Path, folder: Path) -> tuple[str, list[int]]:
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     cells = nb["cells"][:live_cells(nb)[-1] + 1]
     parameters = next(i for i, cell in enumerate(cells) if "parameters" in cell.get("metadata", {}).get("tags", []))
-    cells.insert(parameters + 1, {"cell_type": "code", "execution_count": None, "outputs": [], "source": 'profile = "smoke"',
+    cells.insert(parameters + 1, {"cell_type": "code", "id": "injected-smoke-profile", "execution_count": None,
+                                  "outputs": [], "source": 'profile = "smoke"',
                                   "metadata": {"tags": ["injected-parameters"]}})
     for cell in cells:
         if cell["cell_type"] == "code":
@@ -139,8 +140,10 @@ def test_every_widget_responds(notebook, lab, browser, screenshots):
     page.on("pageerror", lambda error: console_errors.append(str(error)))
     try:
         page.goto(lab.url(name))
-        page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget "
-                               "&& window.jupyterapp.shell.currentWidget.sessionContext", timeout=120_000)
+        page.wait_for_function("name => { const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+                               " return panel && panel.sessionContext && panel.context.path === name; }",
+                               arg=name, timeout=120_000)
+        panel = f'[id="{page.evaluate("() => window.jupyterapp.shell.currentWidget.id")}"]'
         page.evaluate(RUN_ALL)
         page.wait_for_function("() => window.__xaiRun.done", timeout=RUN_SECONDS * 1000, polling=1000)
         screenshots.take(page, f"{notebook.stem}_after_run")
@@ -148,7 +151,7 @@ def test_every_widget_responds(notebook, lab, browser, screenshots):
         assert not errors, f"{name} failed on the smoke profile: {errors}"
         assert page.evaluate("() => window.__xaiRun.ok"), f"running {name} did not complete: " \
                                                           f"{page.evaluate('() => window.__xaiRun')}"
-        cells = page.locator(".jp-Notebook .jp-Cell")
+        cells = page.locator(f"{panel} .jp-Notebook .jp-Cell")
         problems = []
         for index in widget_cells:
             cell = cells.nth(index)
