@@ -1,4 +1,6 @@
 """GGIG / G3 / GEG / unscaled IG on models whose attributions can be derived by hand."""
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 from torch import nn
@@ -6,7 +8,7 @@ from torch import nn
 from xai_nb_utils.core.tensors import normalize_maps_numpy
 from xai_nb_utils.methods import explain, ggig
 from xai_nb_utils.metrics.regions import region_share
-from xai_nb_utils.metrics.similarity import spearman, ssim
+from xai_nb_utils.metrics.similarity import SIMILARITY_METRICS, similarity_to_input, spearman, ssim
 from xai_nb_utils.models.randomize import randomized_copy
 from xai_nb_utils.studies import ggig_study
 
@@ -177,20 +179,112 @@ def test_randomization_test_compares_rescaled_maps_of_a_randomized_copy():
     model, x = tiny_cnn(), torch.rand(2, 1, 8, 8)
     target = model(x).argmax(1)
     methods = {"GRAD": ("saliency", {}), "GGIG": ("ggig", dict(steps=3, iterations=2, lr=0.05))}
-    agreement, random_summary = ggig_study.randomization_test(model, x, target, methods, seed=4)
+    trained_maps = {name: explain(method, model, x, target, **kwargs) for name, (method, kwargs) in methods.items()}
+    agreement, random_scores = ggig_study.randomization_test(model, x, target, methods, trained_maps, seed=4)
     randomized = randomized_copy(model, None, seed=4)
-    for row in agreement.itertuples():
-        method, kwargs = methods[row.method]
-        trained_map = normalize_maps_numpy(explain(method, model, x, target, **kwargs), absolute=True)
+    assert list(agreement["method"]) == ["GRAD", "GRAD", "GGIG", "GGIG"]  # one row per method and image
+    for name, (method, kwargs) in methods.items():
+        got = agreement[agreement.method == name]
+        trained_map = normalize_maps_numpy(trained_maps[name], absolute=True)
         random_maps = explain(method, randomized, x, target, **kwargs)
         random_map = normalize_maps_numpy(random_maps, absolute=True)
-        assert row.spearman == pytest.approx(spearman(trained_map, random_map).mean())
-        assert row.ssim == pytest.approx(ssim(trained_map, random_map).mean())
-        expected = ggig_study.similarity_summary({row.method: random_maps}, x)
-        got = random_summary[random_summary.method == row.method].reset_index(drop=True)
-        assert list(got["metric"]) == list(expected["metric"])
-        torch.testing.assert_close(torch.tensor(got[["mean", "ci"]].to_numpy()),
-                                   torch.tensor(expected[["mean", "ci"]].to_numpy()))
+        np.testing.assert_allclose(got["spearman"], spearman(trained_map, random_map))
+        np.testing.assert_allclose(got["ssim"], ssim(trained_map, random_map))
+        pd.testing.assert_frame_equal(random_scores[name], similarity_to_input(random_maps, x))
+    means = ggig_study.method_means(agreement)
+    assert list(means["method"]) == ["GRAD", "GGIG"]
+    assert means.set_index("method").loc["GGIG", "spearman"] == pytest.approx(
+        agreement[agreement.method == "GGIG"]["spearman"].mean())
+
+
+def scores_of(values: dict) -> dict:
+    """Per-image scores where every metric of a method has the same values."""
+    return {name: pd.DataFrame({metric: np.asarray(v, dtype=float) for metric in SIMILARITY_METRICS})
+            for name, v in values.items()}
+
+
+def test_ordering_claims_pair_each_method_with_the_next_one_per_metric():
+    base = np.linspace(0.2, 0.6, 12)
+    # GEG = GGIG + 0.1 on every digit, IG = GGIG + 0.05 (the paper's GGIG > IG is contradicted), GRAD = IG
+    scores = scores_of({"GEG": base + 0.1, "GGIG": base, "IG": base + 0.05, "GRAD": base + 0.05})
+    evidence = ggig_study.ordering_evidence(scores)
+    assert set(evidence) == {(metric, a, b) for metric in SIMILARITY_METRICS
+                             for a, b in (("GEG", "GGIG"), ("GGIG", "IG"), ("IG", "GRAD"))}
+    geg = evidence[("pearson", "GEG", "GGIG")]
+    assert (geg.n, geg.verdict) == (12, "reproduced")
+    assert [geg.difference, geg.ci_low, geg.ci_high] == pytest.approx([0.1] * 3)
+    assert evidence[("ssim", "GGIG", "IG")].verdict == "contradicted"
+    assert evidence[("ssim", "IG", "GRAD")].verdict == "inconclusive"  # identical scores: difference 0, p = 1
+    claims = ggig_study.ordering_claims(evidence)
+    assert len(claims) == 15 and claims[0]["claim_id"] == "Fig. 2 (pearson): GEG > GGIG"
+    assert claims[0]["labels"] == ("GEG", "GGIG") and claims[0]["evidence"] is geg
+    assert ggig_study.order_reproduced(evidence) == {metric: False for metric in SIMILARITY_METRICS}
+    scores.update(scores_of({"IG": base - 0.05, "GRAD": base - 0.1 - np.linspace(0, 0.01, 12)}))
+    assert all(ggig_study.order_reproduced(ggig_study.ordering_evidence(scores)).values())
+
+
+def test_randomization_claims_test_change_and_equal_sensitivity():
+    spearman_values = {"GRAD": [0.5, 0.4, 0.6, 0.5, 0.45, 0.55], "IG": [0.5, 0.4, 0.6, 0.5, 0.45, 0.55],
+                       "GGIG": [0.8, 0.7, 0.9, 0.8, 0.75, 0.85], "GEG": [0.5, 0.4, 0.6, 0.5, 0.45, 0.55]}
+    agreement = pd.concat([pd.DataFrame({"method": name, "spearman": v, "ssim": 0.1})
+                           for name, v in spearman_values.items()], ignore_index=True)
+    claims = {c["claim_id"]: c for c in ggig_study.randomization_claims(agreement)}
+    assert len(claims) == 8
+    change = claims["Model randomisation (GRAD): maps change"]["evidence"]
+    assert change.mean_b == 1.0 and change.difference == pytest.approx(0.5 - 1.0) and change.verdict == "reproduced"
+    # GGIG's Spearman is 0.3 higher on every digit: its maps change less, against "as sensitive as"
+    less_sensitive = claims["Model randomisation: GGIG as sensitive as GRAD"]["evidence"]
+    assert less_sensitive.difference == pytest.approx(0.3) and less_sensitive.verdict == "contradicted"
+    assert claims["Model randomisation: GEG as sensitive as IG"]["evidence"].verdict == "inconclusive"
+
+
+def test_background_study_shares_by_hand():
+    # a linear model: every gradient method's map is W[target], the same on black and on the checkerboard
+    weight = torch.zeros(2, 16)
+    weight[0, 0], weight[0, 5], weight[1] = 3.0, 1.0, 1.0
+    model = Linear(weight, torch.tensor([10.0, 0.0]))
+    x = torch.zeros(2, 1, 4, 4)
+    x[:, :, 0, 0] = 1.0
+    x[1, :, 1, 1] = 1.0  # second digit: pixel 5 is a stroke too
+    methods = {"GRAD": ("saliency", {})}
+    clean = {"GRAD": explain("saliency", model, x, 0)}
+    table, boarded, maps = ggig_study.background_study(model, x, torch.tensor([0, 0]), methods, clean, square=2)
+    # |W[0]| has mass 3 on pixel 0 (a stroke) and 1 on pixel 5: background for digit 0, stroke for digit 1
+    np.testing.assert_allclose(table["background_share_black"], [0.25, 0.0])
+    np.testing.assert_allclose(table["background_share_checkerboard"], [0.25, 0.0])
+    np.testing.assert_allclose(table["background_area"], [15 / 16, 14 / 16])
+    assert table.attrs["accuracy_black"] == 1.0 and table.attrs["background_area"] == pytest.approx(29 / 32)
+    torch.testing.assert_close(boarded, ggig_study.checkerboard_background(x, square=2))
+
+
+def test_background_claims_compare_shares_and_the_proposed_methods():
+    n = 6
+    rows = []
+    for name, clean_pearson in {"GRAD": 0.4, "IG": 0.5, "GGIG": 0.6, "GEG": 0.45}.items():
+        rows.append(pd.DataFrame({"method": name, "background_share_black": np.linspace(0.3, 0.4, n),
+                                  "background_share_checkerboard": np.linspace(0.3, 0.4, n) + 0.2,
+                                  "background_area": 0.8,
+                                  "pearson_with_clean_digit": clean_pearson + np.linspace(0, 0.01, n),
+                                  "pearson_with_checkerboard_input": 0.3}))
+    claims = {c["claim_id"]: c["evidence"] for c in ggig_study.background_claims(pd.concat(rows, ignore_index=True))}
+    assert len(claims) == 4 * 2 + 4
+    uniform = claims["Fig. 7 / D.4 (GGIG): background below a uniform share"]
+    assert uniform.difference == pytest.approx(0.55 - 0.8) and uniform.verdict == "reproduced"
+    black = claims["Fig. 7 / D.4 (GGIG): checkerboard no more salient than black"]
+    assert black.difference == pytest.approx(0.2) and black.verdict == "contradicted"
+    assert claims["Fig. 7 / D.4: GGIG keeps the digit better than IG"].difference == pytest.approx(0.1)
+    assert claims["Fig. 7 / D.4: GGIG keeps the digit better than IG"].verdict == "reproduced"
+    assert claims["Fig. 7 / D.4: GEG keeps the digit better than IG"].verdict == "contradicted"
+
+
+def test_trained_vs_random_compares_the_same_digits():
+    trained = scores_of({"GRAD": [0.6, 0.8]})
+    random = scores_of({"GRAD": [0.2, 0.4]})
+    agreement = pd.DataFrame({"method": ["GRAD"], "spearman": [0.5], "ssim": [0.1]})
+    table = ggig_study.trained_vs_random(trained, random, agreement)
+    assert table.loc["GRAD", "pearson trained"] == pytest.approx(0.7)
+    assert table.loc["GRAD", "pearson random"] == pytest.approx(0.3)
+    assert table.loc["GRAD", "spearman"] == 0.5
 
 
 def test_bad_arguments_name_the_parameter():
@@ -217,8 +311,6 @@ def test_checkerboard_keeps_strokes_and_fills_the_background():
 
 
 def test_paper_order_and_randomized_model():
-    import pandas as pd
-
     rows = [{"method": m, "metric": "pearson", "mean": v, "ci": 0.0}
             for m, v in {"GEG": 0.9, "GGIG": 0.8, "IG": 0.5, "GRAD": 0.7}.items()]
     rows += [{"method": m, "metric": "ssim", "mean": v, "ci": 0.0}

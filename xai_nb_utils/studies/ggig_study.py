@@ -2,6 +2,9 @@
 compared methods with their cost, the map-vs-input similarity table (Figure 2), the model randomisation test, the
 checkerboard background (Appendix D.4 analogue), sensitivity sweeps, and the figures.
 
+Every paper claim is decided on per-image scores by a paired test (``metrics.statistics``): the study returns the
+per-image tables and builds the claims as keyword arguments of ``Recorder.paper_claim``.
+
 The methods themselves (G3, GGIG, GEG, unscaled IG) are in :mod:`xai_nb_utils.methods.ggig`.
 """
 import time
@@ -11,13 +14,17 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from xai_nb_utils.core.ledger import VERDICTS, verdict_counts
 from xai_nb_utils.core.params import check_int
 from xai_nb_utils.core.tensors import normalize_maps_numpy, predicted_classes
 from xai_nb_utils.methods import explain
 from xai_nb_utils.methods.ggig import geg_explain
 from xai_nb_utils.metrics.regions import region_share
-from xai_nb_utils.metrics.similarity import SIMILARITY_METRICS, mean_with_ci, pearson, similarity_to_input
-from xai_nb_utils.studies.common import cascading_randomization, select_images, timed_maps
+from xai_nb_utils.metrics.similarity import (SIMILARITY_METRICS, mean_with_ci, pearson, similarity_to_input, spearman,
+                                             ssim)
+from xai_nb_utils.metrics.statistics import one_sample_comparison, paired_comparison
+from xai_nb_utils.models.randomize import randomized_copy
+from xai_nb_utils.studies.common import select_images, timed_maps
 
 #: The paper's MNIST settings (Section 4 and the authors' code); ours are chosen per profile in notebook 07.
 PAPER_SETTINGS = {
@@ -28,7 +35,16 @@ PAPER_SETTINGS = {
     "geg_sigma": 1e-3,  # authors' code: N(0, 0.001) absolute std on every float parameter
 }
 PAPER_MNIST_ACCURACY = 0.992  # Section 4: the CNN's test accuracy on the full MNIST
+PAPER = "GGIG/GEG"  # the paper's name in the paper-claims ledger (Rahman, Lewis & Plis)
 PAPER_ORDER = ("GEG", "GGIG", "IG", "GRAD")  # the paper's ranking on every similarity metric (Figure 2, bottom)
+#: What the paper gives for each adjacent pair of its ranking: Figure 2's bars carry no numbers in the text.
+ORDER_PAPER_VALUES = {
+    ("GEG", "GGIG"): "Fig. 2 bars (no numbers in the text): GEG 'performs the best by a large quantitative margin'",
+    ("GGIG", "IG"): "Fig. 2 bars (no numbers in the text): 'GGIG is the second best performing method'",
+    ("IG", "GRAD"): "Fig. 2 bars (no numbers in the text); the text does not rank IG against GRAD: "
+                    "'GRAD and IG retain little information'",
+}
+PROPOSED, BASELINES = ("GGIG", "GEG"), ("GRAD", "IG")  # the paper's methods and the ones it compares them with
 METHOD_COLOURS = {"GRAD": "#999999", "IG": "#6baed6", "GGIG": "#fd8d3c", "GEG": "#d62728"}
 
 
@@ -99,11 +115,18 @@ def ggig_vs_ig_difference(model, x, target, steps: int) -> float:
     return float((one_iteration * steps / n_points - captum_ig).abs().max() / captum_ig.abs().max())
 
 
-def similarity_summary(maps: dict, images: torch.Tensor, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean and t-interval half-width of the five map-vs-input metrics: one row per (method, metric)."""
+# ----------------------------------------------------------------------------- Figure 2: similarity to the input
+
+def similarity_scores(maps: dict, images: torch.Tensor) -> dict:
+    """Per method, the five map-vs-input metrics of every image: {name: DataFrame with one row per image}."""
+    return {name: similarity_to_input(method_maps, images) for name, method_maps in maps.items()}
+
+
+def similarity_summary(scores: dict, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean and t-interval half-width of each method's per-image ``scores``: one row per (method, metric)."""
     rows = []
-    for name, method_maps in maps.items():
-        summary = mean_with_ci(similarity_to_input(method_maps, images), confidence)
+    for name, table in scores.items():
+        summary = mean_with_ci(table, confidence)
         rows += [{"method": name, "metric": metric, "mean": row["mean"], "ci": row["ci"]}
                  for metric, row in summary.iterrows()]
     return pd.DataFrame(rows)
@@ -116,49 +139,123 @@ def similarity_display(summary: pd.DataFrame, methods) -> pd.DataFrame:
 
 
 def paper_order_holds(summary: pd.DataFrame, order=PAPER_ORDER) -> dict:
-    """Per metric: does mean(GEG) > mean(GGIG) > max(mean(IG), mean(GRAD)) hold (the paper's claim)?"""
+    """Per metric: does mean(GEG) > mean(GGIG) > max(mean(IG), mean(GRAD)) hold? (Means only, no test: the
+    paired tests are :func:`ordering_evidence`.)"""
     means = summary.pivot(index="metric", columns="method", values="mean")
     best, second, rest = order[0], order[1], list(order[2:])
     return {metric: bool(row[best] > row[second] > row[rest].max()) for metric, row in means.iterrows()}
 
 
-def ranking_report(summary: pd.DataFrame, order_holds: dict) -> str:
-    """Per metric, our ranking of the methods by mean and whether the paper's ranking reproduces."""
+def ordering_evidence(scores: dict, order=PAPER_ORDER, seed: int = 0) -> dict:
+    """The paper's ranking as paired comparisons on the same digits: {(metric, better, worse): Evidence} for each
+    method of ``order`` against the next one, on each metric."""
+    return {(metric, better, worse): paired_comparison(scores[better][metric], scores[worse][metric], "greater",
+                                                       seed=seed)
+            for metric in SIMILARITY_METRICS for better, worse in zip(order, order[1:])}
+
+
+def ordering_claim_id(metric: str, better: str, worse: str) -> str:
+    return f"Fig. 2 ({metric}): {better} > {worse}"
+
+
+def ordering_claims(evidence: dict) -> list[dict]:
+    """One paper claim per adjacent pair and metric (keyword arguments of ``Recorder.paper_claim``)."""
+    return [dict(paper=PAPER, claim_id=ordering_claim_id(metric, better, worse),
+                 claim=f"{better}'s |map| is more similar to the input digit than {worse}'s by {metric} "
+                       "(paired per test digit)",
+                 evidence=result, labels=(better, worse), paper_value=ORDER_PAPER_VALUES[(better, worse)])
+            for (metric, better, worse), result in evidence.items()]
+
+
+def order_reproduced(evidence: dict) -> dict:
+    """Per metric: whether every adjacent pair of the paper's ranking is reproduced (the whole ranking holds)."""
+    verdicts = pd.Series({key: result.verdict for key, result in evidence.items()})
+    return {metric: bool((verdicts[metric] == "reproduced").all()) for metric in SIMILARITY_METRICS}
+
+
+def ranking_report(summary: pd.DataFrame, evidence: dict) -> str:
+    """Per metric, our ranking of the methods by mean and the verdict of each adjacent pair of the paper's."""
     means = summary.pivot(index="metric", columns="method", values="mean")
     lines = []
-    for metric, holds in order_holds.items():
+    for metric in SIMILARITY_METRICS:
         ranking = " > ".join(means.loc[metric].sort_values(ascending=False).index)
-        lines.append(f"{metric:17s} ours: {ranking:26s} paper's GEG > GGIG > IG, GRAD "
-                     f"{'reproduces' if holds else 'does NOT reproduce'}")
+        pairs = [f"{better} > {worse} {result.verdict} ({result.difference:+.3f}, "
+                 f"CI [{result.ci_low:+.3f}, {result.ci_high:+.3f}])"
+                 for (m, better, worse), result in evidence.items() if m == metric]
+        lines.append(f"{metric:17s} our means: {ranking:26s} | " + "; ".join(pairs))
     return "\n".join(lines)
 
 
-def randomization_test(model, x, target, methods: dict, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The model randomisation test: every layer of a copy re-initialised with ``seed``, the maps computed again.
+# ------------------------------------------------------------------------------------ model randomisation test
 
-    Returns (agreement, summary): per method the mean Spearman correlation and SSIM between the trained and the
-    random model's |maps| rescaled to [0, 1] (1 = unchanged), and the random model's :func:`similarity_summary`.
+def randomization_test(model, x, target, methods: dict, trained_maps: dict, seed: int) -> tuple[pd.DataFrame, dict]:
+    """The model randomisation test (Adebayo et al.): every layer of a copy re-initialised with ``seed``
+    (``models.randomize.randomized_copy``), the maps computed again.
+
+    Returns (agreement, random scores): per method and image the Spearman correlation and SSIM between the trained
+    model's ``trained_maps`` and the random model's maps, both as |map| rescaled to [0, 1] (1 = unchanged), and the
+    random model's :func:`similarity_scores`.
     """
-    computed = []
-
-    def rescaled_maps(explained_model):
-        which = "trained" if explained_model is model else "random"
-        maps, _ = compute_maps(explained_model, x, target, methods, desc=f"{which} model")
-        computed.append(maps)
-        return {name: torch.from_numpy(normalize_maps_numpy(m, absolute=True)) for name, m in maps.items()}
-
-    table = cascading_randomization(model, rescaled_maps, [None], seed)
-    agreement = table.rename(columns={"rank correlation": "spearman", "SSIM": "ssim"})[["method", "spearman", "ssim"]]
-    return agreement, similarity_summary(computed[-1], x)
+    random_maps, _ = compute_maps(randomized_copy(model, None, seed=seed), x, target, methods, desc="random model")
+    rows = []
+    for name in methods:
+        trained_01 = normalize_maps_numpy(trained_maps[name], absolute=True)
+        random_01 = normalize_maps_numpy(random_maps[name], absolute=True)
+        rows.append(pd.DataFrame({"method": name, "spearman": spearman(trained_01, random_01),
+                                  "ssim": ssim(trained_01, random_01)}))
+    return pd.concat(rows, ignore_index=True), similarity_scores(random_maps, x)
 
 
-def trained_vs_random(summary: pd.DataFrame, random_summary: pd.DataFrame, agreement: pd.DataFrame) -> pd.DataFrame:
-    """Per method: each metric's mean for the trained and the random model, with the trained-vs-random agreement."""
-    comparison = summary.pivot(index="method", columns="metric", values="mean").add_suffix(" trained")
-    comparison = comparison.join(random_summary.pivot(index="method", columns="metric", values="mean")
-                                 .add_suffix(" random"))
+def method_means(per_image: pd.DataFrame) -> pd.DataFrame:
+    """The mean of every numeric column per method (methods in order of appearance), one row per method."""
+    return per_image.groupby("method", sort=False).mean(numeric_only=True).reset_index()
+
+
+def per_method(per_image: pd.DataFrame, column: str) -> dict:
+    """One column of a per-image table as {method: values}."""
+    return {name: part[column].to_numpy() for name, part in per_image.groupby("method", sort=False)}
+
+
+def proposed_vs_baselines(values_of: dict, claim_id: str, claim: str, expected: str, paper_value: str,
+                          seed: int = 0) -> list[dict]:
+    """Paired claims of each of the paper's methods (GGIG, GEG) against each baseline (GRAD, IG) on the per-image
+    ``values_of[method]``; ``claim_id`` and ``claim`` are templates with ``{proposed}`` and ``{baseline}``."""
+    return [dict(paper=PAPER, claim_id=claim_id.format(proposed=proposed, baseline=baseline),
+                 claim=claim.format(proposed=proposed, baseline=baseline),
+                 evidence=paired_comparison(values_of[proposed], values_of[baseline], expected, seed=seed),
+                 labels=(proposed, baseline), paper_value=paper_value)
+            for proposed in PROPOSED for baseline in BASELINES]
+
+
+def randomization_claims(agreement: pd.DataFrame, seed: int = 0) -> list[dict]:
+    """The paper's randomisation claims from the per-image ``agreement`` of :func:`randomization_test`: each
+    method's maps change (Spearman below 1, an unchanged map), and GGIG and GEG are as sensitive as GRAD and IG."""
+    spearman_of = per_method(agreement, "spearman")
+    paper_value = "Section 4 text, no numbers: 'GGIG and GEG were as sensitive as GRAD and IG'"
+    claims = [dict(paper=PAPER, claim_id=f"Model randomisation ({name}): maps change",
+                   claim=f"{name}'s maps of the fully re-initialised model differ from the trained model's: per-digit "
+                         "Spearman(trained, random |map|) below 1 (an unchanged map)",
+                   evidence=one_sample_comparison(values, 1.0, "less", seed=seed),
+                   labels=(f"{name} Spearman(trained, random)", "unchanged"), paper_value=paper_value)
+              for name, values in spearman_of.items()]
+    return claims + proposed_vs_baselines(
+        spearman_of, "Model randomisation: {proposed} as sensitive as {baseline}",
+        "{proposed}'s maps change at least as much as {baseline}'s: per-digit Spearman(trained, random |map|) of "
+        "{proposed} not above {baseline}'s (only a significantly higher one, i.e. 'contradicted', goes against the "
+        "paper)", "less", paper_value, seed)
+
+
+def trained_vs_random(trained_scores: dict, random_scores: dict, agreement: pd.DataFrame) -> pd.DataFrame:
+    """Per method: each metric's mean over the same digits for the trained and the random model, with the
+    trained-vs-random ``agreement`` (:func:`method_means` of :func:`randomization_test`)."""
+    def means(scores, suffix):
+        return pd.DataFrame({name: table.mean() for name, table in scores.items()}).T.add_suffix(suffix)
+
+    comparison = means(trained_scores, " trained").join(means(random_scores, " random"))
     return comparison[sorted(comparison.columns)].join(agreement.set_index("method"))
 
+
+# ------------------------------------------------------------------------------ checkerboard (Appendix D.4)
 
 def checkerboard_background(images: torch.Tensor, square: int = 4, low: float = 0.0,
                             high: float = 0.5) -> torch.Tensor:
@@ -175,34 +272,66 @@ def checkerboard_background(images: torch.Tensor, square: int = 4, low: float = 
     return images + (1 - images) * board
 
 
-def background_study(model, x, labels, methods: dict, square: int = 4, high: float = 0.5,
+def background_study(model, x, labels, methods: dict, clean_maps: dict, square: int = 4, high: float = 0.5,
                      stroke_threshold: float = 0.1):
-    """Appendix D.4 analogue: the same digits on black and on a checkerboard.
+    """Appendix D.4 analogue: the same digits on black (their ``clean_maps``) and on a checkerboard.
 
-    Per method: the share of |map| on background pixels (clean pixel < ``stroke_threshold``) for both versions,
-    and the Pearson correlation of the checkerboard map with the clean digit and with the checkerboard input.
-    The maps explain the model's prediction on each version. Returns (table, checkerboard images, maps).
+    Per method and image: the share of |map| on background pixels (clean pixel < ``stroke_threshold``) for both
+    versions, the background's share of the image (what a uniform map would put there), and the Pearson
+    correlation of the checkerboard map with the clean digit and with the checkerboard input. The maps explain the
+    model's prediction on each version. Returns (per-image table with the accuracies in its ``attrs``,
+    checkerboard images, their maps).
     """
     boarded = checkerboard_background(x, square=square, high=high)
     background = x < stroke_threshold
     clean_pred, board_pred = predicted_classes(model, x), predicted_classes(model, boarded)
-    clean_maps, _ = compute_maps(model, x, clean_pred, methods, desc="maps on black")
     board_maps, _ = compute_maps(model, boarded, board_pred, methods, desc="maps on checkerboard")
+    area = background.flatten(1).float().mean(1).cpu().numpy()
+
+    def background_share(maps):
+        return region_share(maps, background, magnitude="abs").cpu().numpy()
+
     rows = []
     for name in methods:
         board_map = normalize_maps_numpy(board_maps[name], absolute=True)
-        share_black = region_share(clean_maps[name], background, magnitude="abs")
-        share_board = region_share(board_maps[name], background, magnitude="abs")
-        rows.append({"method": name,
-                     "background_share_black": float(share_black.mean()),
-                     "background_share_checkerboard": float(share_board.mean()),
-                     "pearson_with_clean_digit": float(pearson(board_map, x).mean()),
-                     "pearson_with_checkerboard_input": float(pearson(board_map, boarded).mean())})
-    table = pd.DataFrame(rows)
+        rows.append(pd.DataFrame({"method": name,
+                                  "background_share_black": background_share(clean_maps[name]),
+                                  "background_share_checkerboard": background_share(board_maps[name]),
+                                  "background_area": area,
+                                  "pearson_with_clean_digit": pearson(board_map, x),
+                                  "pearson_with_checkerboard_input": pearson(board_map, boarded)}))
+    table = pd.concat(rows, ignore_index=True)
     table.attrs.update(accuracy_black=float((clean_pred == labels).float().mean()),
                        accuracy_checkerboard=float((board_pred == labels).float().mean()),
                        background_area=float(background.float().mean()))
     return table, boarded, board_maps
+
+
+def background_claims(per_image: pd.DataFrame, seed: int = 0) -> list[dict]:
+    """Appendix D.4's claims on the per-image :func:`background_study` table: every method ignores the
+    checkerboard (less than a uniform share on the background; no more than on black), and GGIG and GEG keep the
+    digit better than GRAD and IG (Pearson of the checkerboard map with the clean digit)."""
+    paper_value = "Fig. 7 (ImageNet on a checkerboard, maps only, no numbers)"
+    claims = []
+    for name, part in per_image.groupby("method", sort=False):
+        board = part["background_share_checkerboard"]
+        claims += [
+            dict(paper=PAPER, claim_id=f"Fig. 7 / D.4 ({name}): background below a uniform share",
+                 claim=f"{name} ignores the checkerboard: the share of |map| on background pixels is below the "
+                       "background's share of the image (what a uniform map puts there), paired per digit",
+                 evidence=paired_comparison(board, part["background_area"], "less", seed=seed),
+                 labels=(f"{name} background share", "uniform share"), paper_value=paper_value),
+            dict(paper=PAPER, claim_id=f"Fig. 7 / D.4 ({name}): checkerboard no more salient than black",
+                 claim=f"{name} ignores the checkerboard: its background share on the checkerboard is not above the "
+                       "same digit's on black (only a significantly higher share, i.e. 'contradicted', goes against "
+                       "the paper)",
+                 evidence=paired_comparison(board, part["background_share_black"], "less", seed=seed),
+                 labels=("on checkerboard", "on black"), paper_value=paper_value)]
+    return claims + proposed_vs_baselines(
+        per_method(per_image, "pearson_with_clean_digit"), "Fig. 7 / D.4: {proposed} keeps the digit better than "
+        "{baseline}", "On the checkerboard, {proposed}'s map correlates more with the clean digit than {baseline}'s "
+        "(Pearson, paired per digit): 'GGIG and GEG retained learned concepts more accurately'", "greater",
+        paper_value, seed)
 
 
 def sensitivity_sweep(model, x, target, method: str, base_kwargs: dict, parameter: str, values) -> pd.DataFrame:
@@ -217,8 +346,10 @@ def sensitivity_sweep(model, x, target, method: str, base_kwargs: dict, paramete
 
 def sensitivity_table(model, x, target, sweeps) -> pd.DataFrame:
     """Every sweep of ``sweeps`` = [(method, base kwargs, parameter, values), ...] in one table."""
-    return pd.concat([sensitivity_sweep(model, x, target, method, base, parameter, values)
-                      for method, base, parameter, values in sweeps], ignore_index=True)
+    table = pd.concat([sensitivity_sweep(model, x, target, method, base, parameter, values)
+                       for method, base, parameter, values in sweeps], ignore_index=True)
+    table.attrs["n_images"] = len(x)
+    return table
 
 
 def sweep_rows(sensitivity: pd.DataFrame, method: str, parameter: str) -> pd.DataFrame:
@@ -226,26 +357,38 @@ def sweep_rows(sensitivity: pd.DataFrame, method: str, parameter: str) -> pd.Dat
     return sensitivity[(sensitivity.method == method) & (sensitivity.parameter == parameter)]
 
 
-def findings(test_accuracy: float, summary: pd.DataFrame, order_holds: dict, costs: pd.DataFrame,
-             geg_sigma: float, sensitivity: pd.DataFrame, agreement: pd.DataFrame) -> str:
-    """The comparison with the paper, from this run's recorded numbers."""
-    holds = sum(order_holds.values())
-    best = summary.pivot(index="metric", columns="method", values="mean").idxmax(axis=1)
+def findings(test_accuracy: float, ordering: dict, costs: pd.DataFrame, geg_sigma: float,
+             sensitivity: pd.DataFrame, paper_claims: list) -> str:
+    """The comparison with the paper from this run's recorded numbers: the verdicts of the ranking's claims
+    (``ordering``: :func:`ordering_evidence`) per pair, every other recorded paper claim (``Recorder.data
+    ["paper_claims"]``), the cost and the sweeps."""
+    counts = verdict_counts(paper_claims)["all"]
+    reproduced = order_reproduced(ordering)
     geg_cost = costs.set_index("method").loc["GEG"]
     lines = [f"Model: {test_accuracy:.1%} test accuracy on embedded MNIST "
              f"(paper: {PAPER_MNIST_ACCURACY:.1%} on full MNIST).",
-             f"Paper's ranking GEG > GGIG > IG, GRAD: holds on {holds}/{len(order_holds)} metrics "
-             f"({', '.join(m for m, h in order_holds.items() if h) or 'none'}).",
-             "Best method per metric: " + ", ".join(f"{metric} {method}" for metric, method in best.items()),
-             f"GEG acceptance rate at sigma {geg_sigma:g}: {geg_cost['acceptance_rate']:.2f}; seconds per image: "
-             + ", ".join(f"{r.method} {r.seconds_per_image:.3f}" for r in costs.itertuples())]
+             f"{len(paper_claims)} paper claims: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS),
+             f"Figure 2, ranking {' > '.join(PAPER_ORDER)} (n = {next(iter(ordering.values())).n} digits): every "
+             f"adjacent pair reproduced on {sum(reproduced.values())} of {len(reproduced)} metrics "
+             f"({', '.join(m for m, ok in reproduced.items() if ok) or 'none'})."]
+    for better, worse in zip(PAPER_ORDER, PAPER_ORDER[1:]):
+        verdicts = {metric: result.verdict for (metric, a, b), result in ordering.items() if (a, b) == (better, worse)}
+        lines.append(f"  {better} > {worse}: " + "; ".join(
+            f"{verdict} on {', '.join(m for m, v in verdicts.items() if v == verdict)}"
+            for verdict in VERDICTS if verdict in verdicts.values()))
+    ranking_ids = {ordering_claim_id(*key) for key in ordering}
+    lines += [f"{c['claim_id']}: {c['verdict']} ({c['labels'][0]} - {c['labels'][1]} {c['difference']:+.3f}, "
+              f"CI [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}], n = {c['n']}, p = {c['p_value']:.2g})"
+              for c in paper_claims if c["claim_id"] not in ranking_ids]
+    lines.append(f"GEG acceptance rate at sigma {geg_sigma:g}: {geg_cost['acceptance_rate']:.2f}; seconds per image: "
+                 + ", ".join(f"{r.method} {r.seconds_per_image:.3f}" for r in costs.itertuples()))
+    lines.append(f"Sensitivity (ours; the paper makes no claim about these settings), means over "
+                 f"{sensitivity.attrs['n_images']} digits:")
     for method, parameter in (("geg", "sigma"), ("ggig", "lr"), ("ggig", "iterations")):
         part = sweep_rows(sensitivity, method, parameter)
-        lines.append(f"{method.upper()} {parameter}: Pearson "
+        lines.append(f"  {method.upper()} {parameter}: Pearson "
                      + ", ".join(f"{v:g} -> {p:.3f}" for v, p in zip(part["value"], part["pearson"]))
                      + " | seconds/image " + ", ".join(f"{t:.2f}" for t in part["seconds_per_image"]))
-    lines.append("Randomization: Spearman(trained, random maps) "
-                 + ", ".join(f"{r.method} {r.spearman:.2f}" for r in agreement.itertuples()))
     return "\n".join(lines)
 
 
