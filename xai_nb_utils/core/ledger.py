@@ -27,6 +27,15 @@ def verdict_counts(claims: list[dict]) -> dict:
     return {key: {verdict: value.get(verdict, 0) for verdict in VERDICTS} for key, value in counts.items()}
 
 
+def claims_summary(claims: list[dict]) -> str:
+    """A notebook's closing summary of its paper claims: the count per verdict, then one line per claim (where,
+    verdict, n)."""
+    counts = Counter(claim["verdict"] for claim in claims)
+    lines = [f"{len(claims)} paper claims: " + ", ".join(f"{v} {counts[v]}" for v in VERDICTS if counts[v])]
+    lines += [f"  {claim['claim_id']}: {claim['verdict']} (n = {claim['n']})" for claim in claims]
+    return "\n".join(lines)
+
+
 def _cell(text) -> str:
     return str(text if text is not None else "-").replace("|", "\\|").replace("\n", " ")
 

@@ -12,6 +12,7 @@ import torch
 from torchvision.models.resnet import BasicBlock
 from tqdm.auto import tqdm
 
+from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
 from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.data.external import load_imagenet_val
 from xai_nb_utils.methods.gax import COMBINATIONS, OUTPUTS, as_output, ax_heatmap
@@ -151,12 +152,3 @@ def ax_study(systems: list, methods=PAPER_AX_METHODS, combinations=COMBINATIONS,
                           gradcam_kwargs(layer), False)
         tables.append(table.assign(model=system.name))
     return pd.concat(tables, ignore_index=True)
-
-
-def claims_summary(paper_claims: list) -> str:
-    """One line per recorded paper claim (``Recorder.data["paper_claims"]``): where, the verdict and n, after a
-    count of the verdicts."""
-    counts = pd.Series([c["verdict"] for c in paper_claims]).value_counts()
-    lines = [f"{len(paper_claims)} paper claims: " + ", ".join(f"{k} {v}" for k, v in counts.items())]
-    lines += [f"  {c['claim_id']}: {c['verdict']} (n = {c['n']})" for c in paper_claims]
-    return "\n".join(lines)

@@ -15,6 +15,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
 from xai_nb_utils.core.tensors import predicted_classes
 from xai_nb_utils.data.embedded import boxes_to_masks
 from xai_nb_utils.data.external import load_imagenet_val
@@ -623,11 +624,6 @@ def objective_claim(variants: list, scores: list, network: str = "VGG16") -> dic
         "Table 6 AG", "The Mask objective has a higher AG than Diff (range normalization; paired per image)",
         paired(of("mask"), of("diff"), "greater"), ("Mask", "Diff"),
         paper_text(rows, network, "AG", "mask / range", "diff / range"))
-
-
-def claim_summary(paper_claims: list) -> list:
-    """One line per recorded claim: its id, its verdict and n."""
-    return [f"{claim['claim_id']}: {claim['verdict']} (n = {claim['n']})" for claim in paper_claims]
 
 
 # ------------------------------------------------------------------------------------------------ figures
