@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from xai_nb_utils.core import paths
+from xai_nb_utils.core import ledger, paths
 from xai_nb_utils.core.params import DEVICES, PROFILES
 from xai_nb_utils.core.results import is_table, table_columns, table_csv_path, tables_in
 
@@ -307,9 +307,11 @@ div.table{{overflow-x:auto;max-width:70em;margin:2px 0 6px}} div.table td,div.ta
 </head><body>
 <h1>Saliency workbook report</h1>
 <p>Generated {datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}; total notebook time {total:.1f} s.</p>
-<table><tr><th>notebook</th><th>status</th><th>profile</th><th>time</th><th>key results</th><th>claims</th></tr>
+<table><tr><th>notebook</th><th>status</th><th>profile</th><th>time</th><th>key results</th><th>self-checks</th></tr>
 {chr(10).join(rows)}
-</table></body></html>
+</table>
+{ledger.paper_claims_html(ledger.load_paper_claims(output_dir / "results"))}
+</body></html>
 """
     index = output_dir / "index.html"
     index.write_text(page, encoding="utf-8")
@@ -445,6 +447,10 @@ def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_di
             break
     if exit_code == 0:
         unfinished.unlink()
+        if profile == "default" and notebooks_dir is None and notebooks == find_notebooks():
+            ledger.write_reproduction(output_dir / "results", paths.repo_root() / "docs" / "reproduction.md",
+                                      paths.repo_root() / "README.md")
+            print("reproduction table written to docs/reproduction.md and README.md")
     index = write_index(output_dir, find_notebooks(notebooks_dir))
     print(f"index: {index}")
     return exit_code
