@@ -4,6 +4,7 @@ estimator: explicit fitted objects, cached under their full configuration (the s
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import stats
@@ -327,18 +328,128 @@ def test_generator_configs_and_errors():
         generator.encoder_features(nn.Linear(2, 2), torch.zeros(1, 2))
 
 
-def test_paper_claims_pair_dre_with_mgnet_the_best_other_method_and_grad_cam():
-    import pandas as pd
+# ------------------------------------------------------------------------------------------- the paper's claims
 
+
+def _per_image(rng, labels, n=40):
+    return {label: rng.uniform(20, 30, n) for label in labels}
+
+
+def test_paper_claims_cover_every_method_of_tables_3_and_4():
     rng = np.random.default_rng(0)
     labels = list(dre_study.TABLE_METHODS)
-    mf = {label: rng.uniform(20, 30, 40) for label in labels}
-    mf["MPert"] = mf["MPert"] + 10  # the best other method
-    mf["DRE"] = mf["MPert"] + 2
-    me = {label: rng.uniform(20, 30, 40) for label in labels}
+    mf = _per_image(rng, labels)
+    for other in labels[1:]:
+        mf[other] = mf["DRE"] - rng.uniform(1, 2, 40)  # DRE above every method...
+    mf["MPert"] = mf["DRE"] + rng.normal(0, 3, 40)  # ...but not significantly above MPert: the weakest comparison
+    me = _per_image(rng, labels)
+    me["MGnet"] = me["DRE"] + rng.normal(0, 0.5, 40)  # within the +-2 margin
+    me["Grad-CAM++"] = me["DRE"] + 5 + rng.normal(0, 0.5, 40)  # DRE 5 points below: worse by more than 2
     me["Grad-CAM"] = me["DRE"] + 3  # Grad-CAM better on M_E: the claim is contradicted
-    table = pd.DataFrame({"method": labels, "M_F (raw)": [mf[m].mean() for m in labels]})
-    claims = dre_study.paper_claims(table, {"M_F (raw)": mf, "M_E": me})
-    assert [c["labels"] for c in claims] == [("DRE", "MGnet"), ("DRE", "MPert"), ("DRE", "Grad-CAM")]
-    assert [c["evidence"].verdict for c in claims] == ["reproduced", "reproduced", "contradicted"]
-    assert all(c["paper"] == "DRE" and c["paper_value"].startswith("ImageNet ResNet50") for c in claims)
+    claims = {c["claim_id"]: c for c in dre_study.paper_claims({"M_F (raw)": mf, "M_E": me})}
+    others = labels[1:]
+    assert set(claims) == ({f"Table 3 M_F, DRE vs {o}" for o in others} | {"Table 3 M_F, DRE vs every other method"}
+                           | {f"Table 4 M_E, DRE vs {o}" for o in others if o not in ("MGnet", "Grad-CAM++")}
+                           | {"Table 4 M_E, DRE matches MGnet", "Table 4 M_E, DRE not below Grad-CAM++"})
+    verdict = {claim_id: c["evidence"].verdict for claim_id, c in claims.items()}
+    assert all(verdict[f"Table 3 M_F, DRE vs {o}"] == "reproduced" for o in others if o != "MPert")
+    assert verdict["Table 3 M_F, DRE vs MPert"] == "inconclusive"
+    every = claims["Table 3 M_F, DRE vs every other method"]
+    assert every["labels"] == ("DRE", "MPert") and every["evidence"].verdict == "inconclusive"
+    assert verdict["Table 4 M_E, DRE matches MGnet"] == "reproduced"
+    assert verdict["Table 4 M_E, DRE not below Grad-CAM++"] == "contradicted"
+    assert verdict["Table 4 M_E, DRE vs Grad-CAM"] == "contradicted"
+    assert all(c["paper"] == "DRE" and c["paper_value"].startswith("ImageNet ResNet50") for c in claims.values())
+
+
+def test_margin_claims_read_the_confidence_interval_against_the_margin():
+    rng = np.random.default_rng(1)
+    a = rng.uniform(50, 90, 60)
+    noise = rng.normal(0, 12, 60)
+    above, inside, wide = a - 4 + rng.normal(0, 0.3, 60), a + 0.5 + rng.normal(0, 0.3, 60), a + noise - noise.mean()
+    below = a + 4 + rng.normal(0, 0.3, 60)
+    # a - b: above ~ [3.9, 4.1], inside ~ [-0.6, -0.4], wide ~ +-3, below ~ [-4.1, -3.9]
+    cases = {"equivalence": {"contradicted": above, "reproduced": inside, "inconclusive": wide},
+             "non-inferiority": {"reproduced": above, "inconclusive": wide, "contradicted": below}}
+    for test, by_verdict in cases.items():
+        for expected, b in by_verdict.items():
+            evidence = dre_study.margin_comparison(a, b, 2.0, test)
+            assert evidence.verdict == expected, (test, expected, evidence)
+            assert evidence.ci_low <= evidence.difference <= evidence.ci_high
+            assert evidence.sentence().startswith(expected)
+    assert dre_study.margin_comparison(a, inside, 2.0).expected == "|difference| < 2"
+    assert dre_study.margin_comparison(a, inside, 2.0, "non-inferiority").expected == "difference > -2"
+    # the interval, not the mean, decides: a mean difference of 1.9 with a CI reaching past 2 is not a match
+    near = dre_study.margin_comparison(a, a - 1.9 + rng.normal(0, 1, 60), 2.0)
+    assert near.ci_high > 2 and near.verdict == "inconclusive"
+    with pytest.raises(ValueError, match="test"):
+        dre_study.margin_comparison(a, inside, 2.0, "superiority")
+
+
+def test_weakest_comparison_decides_an_intersection_of_claims():
+    from xai_nb_utils.metrics.statistics import Evidence
+
+    def ev(verdict, low, high, expected="greater"):
+        return Evidence(10, 0, 0, (low + high) / 2, low, high, 0.95, 0.01, expected, verdict)
+    assert dre_study.weakest({"a": ev("reproduced", 1, 3), "b": ev("reproduced", 0.5, 4)}) == "b"
+    assert dre_study.weakest({"a": ev("reproduced", 0.1, 3), "b": ev("inconclusive", -1, 4)}) == "b"
+    assert dre_study.weakest({"a": ev("inconclusive", -5, 3), "b": ev("contradicted", -3, -1)}) == "b"
+    # for a "less" claim the upper bound is the one on the paper's side
+    assert dre_study.weakest({"a": ev("reproduced", -3, -1, "less"), "b": ev("reproduced", -5, -0.5, "less")}) == "b"
+
+
+def test_map_skewness_per_image_by_hand():
+    """[0, 0, 0, 1]: mean 1/4, median 0, std sqrt(3)/4, so 3 (mean - median) / std = sqrt(3); its mirror -sqrt(3)."""
+    maps = torch.tensor([[0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 0.0]]).view(2, 1, 2, 2)
+    np.testing.assert_allclose(dre_study.map_skewness(maps), [math.sqrt(3), -math.sqrt(3)], rtol=1e-6)
+    premise = dre_study.premise_claim({"CoS": {"DRE": np.full(12, 0.4) + np.linspace(-0.1, 0.1, 12)}})
+    assert premise["claim_id"] == "Sec. 3.4 Principle 2, DRE masks right-skewed"
+    assert premise["evidence"].verdict == "reproduced" and premise["evidence"].mean_b == 0
+
+
+def test_distribution_claims_pair_the_left_skewed_setting_with_each_right_skewed_one():
+    from types import SimpleNamespace
+
+    configs = dre_study.distribution_configs("smoke")
+    estimators = {name: SimpleNamespace(config=config) for name, config in configs.items()}
+    table = pd.DataFrame({"setting": list(configs), "kind": "dre"})
+    table = dre_study.with_preconfigured_skewness(table, estimators, n=20_000)
+    cos = dict(zip(table["setting"], table["pre-configured CoS"]))
+    assert cos["eta=1.5, h=0.5"] < 0 and all(v > 0 for k, v in cos.items() if k != "eta=1.5, h=0.5")
+    rng = np.random.default_rng(2)
+    me = {name: rng.uniform(60, 70, 30) for name in configs}
+    me["eta=1.5, h=0.5"] = me["eta=1.5, h=2.5"] + 8  # the left-skewed setting best: contradicted against (1.5, 2.5)
+    mask_cos = {name: rng.uniform(0.5, 1.0, 30) for name in configs}
+    claims = {c["claim_id"]: c for c in dre_study.distribution_claims({"M_E": me, "CoS": mask_cos}, table)}
+    right = [name for name in configs if name != "eta=1.5, h=0.5"]
+    assert set(claims) == {f"Fig. 10b M_E, eta=1.5, h=0.5 vs {r}" for r in right} | {
+        "Fig. 10b mask CoS, eta=1.5, h=0.5 vs eta=1.5, h=2.5"}
+    assert claims["Fig. 10b M_E, eta=1.5, h=0.5 vs eta=1.5, h=2.5"]["evidence"].verdict == "contradicted"
+    assert "left-skewed" in dre_study.ablation_outcome(table.assign(M_E=[me[n].mean() for n in table["setting"]]))
+
+
+def test_constraint_claims_compare_per_image_ranges_over_the_settings():
+    names = list(dre_study.constraint_configs("smoke"))
+    table = pd.DataFrame({"setting": names, "kind": ["dre" if n.startswith("DRE") else "mgnet" for n in names]})
+    rng = np.random.default_rng(3)
+    base = rng.uniform(60, 70, 30)
+    me = {name: base + (0.1 * i if name.startswith("DRE") else 3.0 * i) for i, name in enumerate(names)}
+    mf = {name: base.copy() for name in names}  # identical settings: every range 0
+    claims = {c["claim_id"]: c for c in dre_study.constraint_claims({"M_E": me, "M_F (raw)": mf}, table)}
+    sensitivity = claims["Fig. 10c M_E sensitivity, DRE vs MGnet"]["evidence"]
+    # DRE settings 0..4 are offset by 0.1 i: range 0.4; MGnet settings 5..9 by 3 i: range 12
+    assert sensitivity.mean_a == pytest.approx(0.4) and sensitivity.mean_b == pytest.approx(12.0)
+    assert sensitivity.verdict == "reproduced"
+    assert claims["Fig. 10c M_F (raw) sensitivity, DRE vs MGnet"]["evidence"].verdict == "inconclusive"
+    assert claims["Fig. 10c M_E, DRE lambda_av = 0 matches all constraints"]["evidence"].verdict == "reproduced"
+    assert claims["Fig. 10c M_E, DRE all constraints vs none"]["evidence"].verdict == "contradicted"  # (5) is +0.4
+    assert claims["Fig. 10c M_E, MGnet lambda_av = 0 vs all constraints"]["evidence"].verdict == "contradicted"
+
+
+def test_claim_groups_count_the_verdicts_per_place_in_the_paper():
+    recorded = [{"paper": "DRE", "claim_id": claim_id, "verdict": verdict} for claim_id, verdict in (
+        ("Table 3 M_F, DRE vs MGnet", "contradicted"), ("Table 3 M_F, DRE vs VGrad", "reproduced"),
+        ("Fig. 10b M_E, eta=1.5, h=0.5 vs eta=0.5, h=2.5", "inconclusive"))]
+    assert dre_study.claim_groups(recorded) == [
+        "Table 3: 2 claims - 1 reproduced, 1 contradicted, 0 inconclusive",
+        "Fig. 10b: 1 claim - 0 reproduced, 0 contradicted, 1 inconclusive"]
