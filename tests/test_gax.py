@@ -302,3 +302,21 @@ def test_claims_summary_counts_the_verdicts():
                                 {"claim_id": "C", "verdict": "reproduced", "n": 5}])
     assert summary.splitlines() == ["3 paper claims: reproduced 2, inconclusive 1", "  A: reproduced (n = 3)",
                                     "  B: inconclusive (n = 2)", "  C: reproduced (n = 5)"]
+
+
+def test_a_mass_ratio_near_one_is_not_called_a_concentration():
+    """Regression: notebook 03 printed 'DigitScenes: yes (1.04)' for a pooled ratio of 1.04. The outcome now comes
+    from the per-image verdict: ratios scattered around 1.04 are inconclusive, ratios all well above 1 reproduce."""
+    from types import SimpleNamespace
+
+    x = torch.tensor([0.0, 0.5, 0.5, 0.5]).repeat(8, 1, 1, 1)  # one extreme pixel of four per image
+    on_extreme = torch.tensor([0.40, 0.13, 0.25, 0.30, 0.20, 0.35, 0.22, 0.23])  # mass share there, mean 0.26
+    h = torch.stack([torch.tensor([s, (1 - s) / 3, (1 - s) / 3, (1 - s) / 3]) for s in on_extreme]).view(8, 1, 1, 4)
+    systems = {"m": SimpleNamespace(x=x.view(8, 1, 1, 4))}
+    concentrated = torch.tensor([0.7, 0.1, 0.1, 0.1]) * torch.linspace(1, 2, 8).view(8, 1, 1, 1)  # ratio 2.8 each
+    heatmaps = {"m": {"GAX h": h, "GAX h - h0": concentrated}}
+    claims = {c["claim_id"]: c["evidence"] for c in H.extreme_intensity_claims(systems, heatmaps)}
+    near_one = claims["Fig. 5 extreme intensities, m, GAX h"]
+    assert near_one.mean_a == pytest.approx(1.04) and near_one.verdict == "inconclusive"  # ratio = 4 x share
+    concentration = claims["Fig. 5 extreme intensities, m, GAX h - h0"]
+    assert concentration.mean_a == pytest.approx(2.8) and concentration.verdict == "reproduced"

@@ -28,7 +28,7 @@ def check_results(results: dict) -> None:
     table = {row["model"]: row for row in records["table2_accuracy"]}
     assert set(table) == set(systems)
     for model, row in table.items():
-        assert math.isclose(row["Baseline"], systems[model]["accuracy on the sample"], abs_tol=1e-9)
+        assert math.isclose(row["Baseline"], systems[model]["accuracy on the sample"], abs_tol=1e-6)  # float32
         for method in METHODS - ({"LayerGradCam"} if model.endswith("TabularMLP") else set()):
             assert 0.0 <= row[method] <= 1.0, (model, method)
 
