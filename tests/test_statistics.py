@@ -73,7 +73,7 @@ def test_the_ledger_counts_verdicts_and_writes_the_readme_table(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"# T\n\n{ledger.README_START}\nold\n{ledger.README_END}\n\nrest\n")
     table = ledger.write_reproduction(results, tmp_path / "reproduction.md", readme)
-    assert "1 reproduced, 0 contradicted, 2 inconclusive of 3 paper claims" in table
+    assert "`default`-profile runs: 1 reproduced, 0 contradicted, 2 inconclusive of 3 paper claims" in table
     assert ledger.readme_table(readme) == table == (tmp_path / "reproduction.md").read_text()
     assert readme.read_text().endswith("\n\nrest\n")
     assert ledger.verdict_counts(ledger.load_paper_claims(results))["GAX"] == {
