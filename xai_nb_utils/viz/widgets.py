@@ -10,8 +10,6 @@ from IPython.display import display
 
 from xai_nb_utils.core.params import is_headless
 
-BOX_CLASS = "xai-live"  # CSS classes the browser tests look for
-OUTPUT_CLASS = "xai-live-output"
 SLIDERS = (ipywidgets.IntSlider, ipywidgets.FloatSlider, ipywidgets.FloatLogSlider, ipywidgets.SelectionSlider,
            ipywidgets.IntRangeSlider, ipywidgets.FloatRangeSlider, ipywidgets.SelectionRangeSlider)
 
@@ -41,8 +39,6 @@ def live(draw, **controls) -> None:
         return
     controls = {name: labelled(name, widget) for name, widget in controls.items()}
     output = ipywidgets.interactive_output(draw, controls)
-    output.add_class(OUTPUT_CLASS)
     row = ipywidgets.HBox(list(controls.values()), layout=ipywidgets.Layout(flex_flow="row wrap"))
     box = ipywidgets.VBox([row, output])
-    box.add_class(BOX_CLASS)
     display(box)
