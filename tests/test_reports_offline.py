@@ -1,5 +1,6 @@
 """Reports that work offline and export their data: HTML with a local MathJax and no script from another host,
-recorded tables as CSV and as rows on the index page, figures as PNG and PDF, compact executed notebooks.
+recorded tables as CSV and as rows on the index page, figures as PNG and PDF, compact executed notebooks (72 dpi,
+photo-like figures as JPEG).
 (The rendering itself is checked in headless Chromium by tests/browser/test_offline_reports.py.)"""
 import base64
 import io
@@ -91,6 +92,36 @@ def test_save_figure_writes_png_and_pdf():
     assert path == figures_dir() / "00_example.png"
     assert path.read_bytes().startswith(b"\x89PNG")
     assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+
+
+def _figure_output(draw) -> dict:
+    figure, axes = plt.subplots(figsize=(6, 6))
+    draw(axes)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
+    plt.close(figure)
+    return nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(png.getvalue()).decode(),
+                                                        "text/plain": "<Figure>"})
+
+
+def test_photo_like_figures_are_stored_as_jpeg_and_plots_stay_png(tmp_path):
+    import numpy as np
+
+    noise = np.random.default_rng(0).random((120, 120, 3))  # smoothly upsampled: like a saliency-map grid
+    nb = nbformat.v4.new_notebook()
+    maps = _figure_output(lambda axes: axes.imshow(noise, interpolation="bicubic"))
+    nb.cells = [nbformat.v4.new_code_cell("maps", outputs=[maps]),
+                nbformat.v4.new_code_cell("plot", outputs=[_figure_output(lambda axes: axes.plot([0, 1, 0]))])]
+    path = tmp_path / "figures.ipynb"
+    nbformat.write(nb, path)
+    before = path.stat().st_size
+    report.compact_figures(path)
+    maps, plot = (cell.outputs[0]["data"] for cell in nbformat.read(path, as_version=4).cells)
+    assert "image/jpeg" in maps and "image/png" not in maps
+    assert Image.open(io.BytesIO(base64.b64decode(maps["image/jpeg"]))).size == \
+        Image.open(io.BytesIO(base64.b64decode(nb.cells[0].outputs[0]["data"]["image/png"]))).size
+    assert "image/png" in plot and "image/jpeg" not in plot
+    assert path.stat().st_size * 2 < before
 
 
 def test_runner_writes_compact_figures_offline_html_and_csv_tables(tmp_path):
