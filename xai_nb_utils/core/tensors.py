@@ -9,6 +9,7 @@ import random
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torchvision.transforms.functional import gaussian_blur
 
 from xai_nb_utils.core.params import check_choice
 
@@ -75,6 +76,27 @@ def perturb(image: torch.Tensor, mask: torch.Tensor, baseline: torch.Tensor) -> 
     """The masking operator ``image * mask + baseline * (1 - mask)`` (iGOS++'s Phi, DRE's eq. 1);
     ``mask`` in [0, 1] broadcasts over channels."""
     return image * mask + baseline * (1 - mask)
+
+
+def blur_kernel_for(size: int, kernel_at_224: int = 11, sigma_at_224: float = 5.0) -> tuple[int, float]:
+    """A blur (kernel, sigma) scaled from its value on 224-pixel images; the kernel is odd and at least 3."""
+    scale = size / 224
+    kernel = max(3, int(round(kernel_at_224 * scale)) | 1)
+    return kernel, max(sigma_at_224 * scale, 0.5)
+
+
+def baseline_image(x: torch.Tensor, baseline: str, blur_kernel: int | None = None,
+                   blur_sigma: float | None = None) -> torch.Tensor:
+    """``"blur"`` (Gaussian; default kernel/sigma scale RISE's 11/5 at 224 px), ``"zeros"`` or ``"mean"``
+    (per-image channel mean)."""
+    check_choice("baseline", baseline, ("blur", "zeros", "mean"))
+    if baseline == "zeros":
+        return torch.zeros_like(x)
+    if baseline == "mean":
+        return x.mean(dim=(2, 3), keepdim=True).expand_as(x)
+    default_kernel, default_sigma = blur_kernel_for(x.shape[-1])
+    kernel = blur_kernel or default_kernel
+    return gaussian_blur(x, [kernel, kernel], [blur_sigma or default_sigma] * 2)
 
 
 def neighbour_differences(t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

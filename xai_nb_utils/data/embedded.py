@@ -3,7 +3,7 @@
 All image tensors are float32 in [0, 1] with shape (N, C, H, W). Everything is deterministic given its seed;
 DigitScenes is generated on first use and cached under ``data/cache/``.
 """
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -165,8 +165,89 @@ def _marker_glyph(size: int, channels: int = 3) -> torch.Tensor:
     return glyph
 
 
+
+#: kinds of distractor: fragments of other MNIST digits' strokes, and outlines of lines, ellipses and rectangles
+DISTRACTOR_KINDS = ("stroke", "line", "ellipse", "rectangle")
+
+
+@dataclass(frozen=True)
+class SceneOptions:
+    """How hard DigitScenes are (every field is part of the cache key).
+
+    ``digit_scale``: the digit's side as a fraction of the image side, drawn uniformly in this range;
+    ``digit_contrast``: how far (0-1) the digit's and the distractors' pixels go from the background towards
+    black or white, drawn per item; ``distractors``: the inclusive range of the number of distractors per scene
+    (drawn under the digit), each of a kind drawn from ``distractor_kinds`` (of :data:`DISTRACTOR_KINDS`; stroke
+    fragments have the digit's scale); ``distractor_scale``: an outline's side as a fraction of the image side;
+    ``distractors_on_digit``: whether distractors may overlap the digit's box (else each is placed off it, or left
+    out when 20 random places all overlap); ``background_label_rate``: the probability that the background is
+    chosen by the label instead of at random (a background shortcut).
+    """
+
+    digit_scale: tuple = (0.4, 0.75)
+    digit_contrast: tuple = (0.75, 1.0)
+    distractors: tuple = (0, 3)
+    distractor_kinds: tuple = DISTRACTOR_KINDS
+    distractor_scale: tuple = (0.15, 0.3)
+    distractors_on_digit: bool = False
+    background_label_rate: float = 0.0
+
+
+def _paste(scene: torch.Tensor, alpha: torch.Tensor, y0: int, x0: int, contrast: float) -> None:
+    """Blend ``alpha`` (1, h, w) into ``scene`` at (y0, x0) in place with ``contrast`` in (0, 1]: black on a light
+    region and white on a dark one, ``contrast`` of the way from the region to that colour."""
+    h, w = alpha.shape[-2:]
+    region = scene[:, y0:y0 + h, x0:x0 + w]
+    colour = 1.0 - region.mean(dim=(1, 2), keepdim=True).round()
+    weight = contrast * alpha
+    scene[:, y0:y0 + h, x0:x0 + w] = region * (1 - weight) + colour * weight
+
+
+def _outline_alpha(kind: str, side: int, stroke: float, rng: np.random.Generator) -> torch.Tensor:
+    """An anti-aliased outline (1, side, side): a line through the centre, an ellipse or an axis-aligned rectangle,
+    ``stroke`` pixels wide."""
+    half = side / 2
+    v, u = torch.meshgrid(torch.linspace(-1, 1, side), torch.linspace(-1, 1, side), indexing="ij")
+    a, b = (float(r) for r in rng.uniform(0.45, 0.95, size=2))
+    if kind == "line":
+        angle = float(rng.uniform(0, np.pi))
+        along, across = u * np.cos(angle) + v * np.sin(angle), -u * np.sin(angle) + v * np.cos(angle)
+        distance = torch.maximum(across.abs(), (along.abs() - 0.95).clamp(min=0))
+    elif kind == "ellipse":
+        distance = ((u / a) ** 2 + (v / b) ** 2).sqrt().sub(1).abs() * min(a, b)
+    else:
+        distance = torch.minimum((u.abs() - a).abs().where(v.abs() <= b, torch.tensor(9.0)),
+                                 (v.abs() - b).abs().where(u.abs() <= a, torch.tensor(9.0)))
+    return ((stroke / 2 - distance * half) + 0.5).clamp(0, 1)[None]
+
+
+def _stroke_fragment(digits: torch.Tensor, digit_size: int, rng: np.random.Generator) -> torch.Tensor:
+    """A random square window (7 to 10 of MNIST's 28 pixels) of a random digit's central 20x20 area, at the scale
+    of a digit of side ``digit_size``: (1, side, side)."""
+    digit = digits[int(rng.integers(len(digits)))]
+    window = int(rng.integers(7, 11))
+    top, left = (int(v) for v in rng.integers(4, 24 - window + 1, size=2))
+    side = max(3, round(window * digit_size / 28))
+    return F.interpolate(digit[None, :, top:top + window, left:left + window], size=(side, side), mode="bilinear",
+                         align_corners=False)[0].clamp(0, 1)
+
+
+def _distractor_place(side: int, size: int, avoid: torch.Tensor | None, rng: np.random.Generator, tries: int = 20):
+    """A random top-left corner (y, x) for a square of ``side`` in the image; with ``avoid`` (a box x0, y0, x1, y1)
+    the first of ``tries`` draws whose square keeps a pixel away from the box, None when none does."""
+    for _ in range(tries if avoid is not None else 1):
+        y, x = (int(v) for v in rng.integers(size - side + 1, size=2))
+        if avoid is None:
+            return y, x
+        x0, y0, x1, y1 = (int(v) for v in avoid)
+        if x + side < x0 or x > x1 or y + side < y0 or y > y1:
+            return y, x
+    return None
+
+
 def _render_scenes(digits: torch.Tensor, labels: torch.Tensor, n: int, size: int, rng: np.random.Generator,
-                   marker_class: int, marker_rate: float, marker_false_rate: float, background_label_rate: float):
+                   options: SceneOptions, marker_class: int, marker_rate: float, marker_false_rate: float,
+                   draw_digits: bool = True):
     backgrounds = _background_images()
     images = torch.empty(n, 3, size, size, dtype=torch.uint8)
     boxes = torch.empty(n, 4, dtype=torch.long)
@@ -176,7 +257,7 @@ def _render_scenes(digits: torch.Tensor, labels: torch.Tensor, n: int, size: int
     for i in range(n):
         k = int(rng.integers(len(digits)))
         label = int(labels[k])
-        if rng.random() < background_label_rate:
+        if rng.random() < options.background_label_rate:
             bg = backgrounds[label % len(backgrounds)]
         else:
             bg = backgrounds[int(rng.integers(len(backgrounds)))]
@@ -187,17 +268,30 @@ def _render_scenes(digits: torch.Tensor, labels: torch.Tensor, n: int, size: int
         scene = F.interpolate(bg[None, :, top:top + crop, left:left + crop], size=(size, size),
                               mode="bilinear", align_corners=False, antialias=True)[0]
         scene = 0.25 + 0.5 * scene  # keep contrast room for the digit
-        digit_size = int(rng.integers(int(0.4 * size), int(0.75 * size) + 1))
+        digit_size = int(rng.integers(int(options.digit_scale[0] * size), int(options.digit_scale[1] * size) + 1))
         alpha = F.interpolate(digits[k][None], size=(digit_size, digit_size), mode="bilinear",
                               align_corners=False)[0].clamp(0, 1)
         y0 = int(rng.integers(size - digit_size + 1))
         x0 = int(rng.integers(size - digit_size + 1))
-        region = scene[:, y0:y0 + digit_size, x0:x0 + digit_size]
-        colour = 1.0 - region.mean(dim=(1, 2), keepdim=True).round()  # dark digit on light ground and vice versa
-        scene[:, y0:y0 + digit_size, x0:x0 + digit_size] = region * (1 - alpha) + colour * alpha
         rows = torch.nonzero(alpha[0].amax(dim=1) > 0.1).flatten()
         cols = torch.nonzero(alpha[0].amax(dim=0) > 0.1).flatten()
         boxes[i] = torch.tensor([x0 + cols.min(), y0 + rows.min(), x0 + cols.max() + 1, y0 + rows.max() + 1])
+        stroke = digit_size / 9  # about an MNIST stroke at this digit size
+        for _ in range(int(rng.integers(options.distractors[0], options.distractors[1] + 1))):
+            kind = options.distractor_kinds[int(rng.integers(len(options.distractor_kinds)))]
+            if kind == "stroke":
+                item = _stroke_fragment(digits, digit_size, rng)
+            else:
+                side = int(rng.integers(int(options.distractor_scale[0] * size),
+                                        int(options.distractor_scale[1] * size) + 1))
+                item = _outline_alpha(kind, side, stroke, rng)
+            place = _distractor_place(item.shape[-1], size, None if options.distractors_on_digit else boxes[i], rng)
+            contrast = float(rng.uniform(*options.digit_contrast))
+            if place is not None:
+                _paste(scene, item, *place, contrast)
+        contrast = float(rng.uniform(*options.digit_contrast))
+        if draw_digits:  # on top of the distractors
+            _paste(scene, alpha, y0, x0, contrast)
         rate = marker_rate if label == marker_class else marker_false_rate
         if rng.random() < rate:
             corner = 1
@@ -210,21 +304,23 @@ def _render_scenes(digits: torch.Tensor, labels: torch.Tensor, n: int, size: int
 
 def load_digit_scenes(n_train: int = 4000, n_val: int = 500, n_test: int = 1000, size: int = 64,
                       marker_rate: float = 0.0, marker_false_rate: float = 0.0, marker_class: int = 0,
-                      background_label_rate: float = 0.0, remove_markers: bool = False,
-                      seed: int = 0) -> ImageDataset:
-    """DigitScenes: MNIST digits pasted at a random position and scale onto crops of scikit-image pictures.
+                      remove_markers: bool = False, remove_digits: bool = False, seed: int = 0,
+                      **options) -> ImageDataset:
+    """DigitScenes: MNIST digits pasted at a random position and scale onto crops of scikit-image pictures, among
+    distractors (see :class:`SceneOptions` for the keyword ``options`` and their defaults).
 
-    Each split draws its digits from the matching MNIST-5k split, so test digits are never seen in training.
-    ``marker_rate`` is P(marker | label == marker_class) and ``marker_false_rate`` P(marker | other labels): a
-    glyph in the top-left corner that a classifier can learn as a shortcut. ``background_label_rate`` is the
-    probability that the background is chosen by the label instead of at random. ``remove_markers`` regenerates
-    the same scenes without any marker (the paper's "in-painting" of the shortcut). Boxes are the digit's tight
-    bounding box. Generated on first use and cached.
+    Each split draws its digits (and the digits the stroke distractors are cut from) from the matching MNIST-5k
+    split, so test digits are never seen in training. ``marker_rate`` is P(marker | label == marker_class) and
+    ``marker_false_rate`` P(marker | other labels): a glyph in the top-left corner that a classifier can learn as a
+    shortcut. ``remove_markers`` regenerates the same scenes without any marker (the paper's "in-painting" of the
+    shortcut), ``remove_digits`` the same scenes without their digit (labels and boxes kept: scenes without class
+    evidence). Boxes are the digit's tight bounding box. Generated on first use and cached.
     """
-    config = dict(n=(n_train, n_val, n_test), size=size, marker_rate=marker_rate,
-                  marker_false_rate=marker_false_rate, marker_class=marker_class,
-                  background_label_rate=background_label_rate, remove_markers=remove_markers, seed=seed, version=1)
-    path = cache_dir() / "datasets" / f"digit_scenes-{config_key(config)}.pt"
+    scene_options = SceneOptions(**options)
+    arguments = dict(n_train=n_train, n_val=n_val, n_test=n_test, size=size, marker_rate=marker_rate,
+                     marker_false_rate=marker_false_rate, marker_class=marker_class, remove_markers=remove_markers,
+                     remove_digits=remove_digits, seed=seed, **asdict(scene_options))
+    path = cache_dir() / "datasets" / f"digit_scenes-{config_key({**arguments, 'version': 2})}.pt"
 
     def build():
         mnist = load_mnist(seed)
@@ -233,18 +329,23 @@ def load_digit_scenes(n_train: int = 4000, n_val: int = 500, n_test: int = 1000,
         for split_name, count in zip(("train", "val", "test"), (n_train, n_val, n_test)):
             source = getattr(mnist, split_name)
             split_seed = int(rng.integers(2**31))
-            # the marker coin is tossed whatever the rate, so removing markers leaves the scenes otherwise identical
+            # every coin is tossed whatever is removed, so removing markers or digits leaves the rest identical
             images, labels, boxes, marker = _render_scenes(
-                source.x, source.y, count, size, np.random.default_rng(split_seed), marker_class,
+                source.x, source.y, count, size, np.random.default_rng(split_seed), scene_options, marker_class,
                 0.0 if remove_markers else marker_rate, 0.0 if remove_markers else marker_false_rate,
-                background_label_rate)
+                draw_digits=not remove_digits)
             parts[split_name] = dict(x=images, y=labels, boxes=boxes, marker=marker)
         return parts
 
     parts = cached_torch(path, build, ("train", "val", "test"))
     splits = [ImageSplit(p["x"].float() / 255.0, p["y"], p["boxes"], p["marker"])
               for p in (parts["train"], parts["val"], parts["test"])]
-    return ImageDataset("digit_scenes", *splits, classes=MNIST_CLASSES, info=config)
+    return ImageDataset("digit_scenes", *splits, classes=MNIST_CLASSES, info=arguments)
+
+
+def background_scenes(dataset: ImageDataset) -> ImageDataset:
+    """The scenes of a DigitScenes ``dataset`` without their digit and marker: backgrounds and distractors only."""
+    return load_digit_scenes(**{**dataset.info, "remove_digits": True, "remove_markers": True})
 
 
 def with_marker(split: ImageSplit) -> ImageSplit:

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torchvision.transforms.functional import gaussian_blur
 
 from xai_nb_utils.core.params import check_choice
-from xai_nb_utils.core.tensors import normalize_maps
+from xai_nb_utils.core.tensors import baseline_image, blur_kernel_for, normalize_maps  # noqa: F401 (re-exported)
 from xai_nb_utils.core.validate import (check_images, check_maps, check_positive_int, check_targets,
                                        model_output_on_one)
 
@@ -83,27 +82,6 @@ def class_scores(model, x: torch.Tensor, target: torch.Tensor, score: str = "sof
 def to_mask_space(model, x: torch.Tensor, mask_space: str) -> torch.Tensor:
     check_choice("mask_space", mask_space, ("pixel", "normalized"))
     return model.normalizer(x) if mask_space == "normalized" else x
-
-
-def blur_kernel_for(size: int, kernel_at_224: int = 11, sigma_at_224: float = 5.0) -> tuple[int, float]:
-    """A blur (kernel, sigma) scaled from its value on 224-pixel images; the kernel is odd and at least 3."""
-    scale = size / 224
-    kernel = max(3, int(round(kernel_at_224 * scale)) | 1)
-    return kernel, max(sigma_at_224 * scale, 0.5)
-
-
-def baseline_image(x: torch.Tensor, baseline: str, blur_kernel: int | None = None,
-                   blur_sigma: float | None = None) -> torch.Tensor:
-    """``"blur"`` (Gaussian; default kernel/sigma scale RISE's 11/5 at 224 px), ``"zeros"`` or ``"mean"``
-    (per-image channel mean)."""
-    check_choice("baseline", baseline, ("blur", "zeros", "mean"))
-    if baseline == "zeros":
-        return torch.zeros_like(x)
-    if baseline == "mean":
-        return x.mean(dim=(2, 3), keepdim=True).expand_as(x)
-    default_kernel, default_sigma = blur_kernel_for(x.shape[-1])
-    kernel = blur_kernel or default_kernel
-    return gaussian_blur(x, [kernel, kernel], [blur_sigma or default_sigma] * 2)
 
 
 def pixel_saliency(saliency: torch.Tensor, channel_reduce: str = "sum") -> torch.Tensor:

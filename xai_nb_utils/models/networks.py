@@ -1,7 +1,9 @@
 """Small models for the embedded data. Every image model takes [0,1] pixels and normalises inside.
 
 ``model.forward_normalized(z)`` runs the network on an already-normalised input, so metrics can mask in either
-space; ``model.cam_layer_name`` names the layer CAM methods use by default.
+space; ``model.cam_layer_name`` names the layer CAM methods use by default. Both divide the logits by the model's
+``temperature`` buffer (1 unless training fitted it: temperature scaling), so every consumer sees calibrated
+logits.
 """
 import torch
 from torch import nn
@@ -20,16 +22,22 @@ class Normalizer(nn.Module):
 
 
 class NormalizedClassifier(nn.Module):
-    """Base: ``forward(x) = forward_normalized(normalizer(x))``; outputs raw logits."""
+    """Base: ``forward(x) = forward_normalized(normalizer(x))`` and ``forward_normalized(z) = raw_logits(z) / T``
+    with the temperature ``T`` a buffer (saved with the weights). Subclasses implement ``raw_logits``."""
 
     cam_layer_name = ""
 
     def __init__(self, mean, std):
         super().__init__()
         self.normalizer = Normalizer(mean, std)
+        self.register_buffer("temperature", torch.ones(()))
+
+    def raw_logits(self, z):
+        """The network's logits on a normalised input, before the temperature."""
+        raise NotImplementedError
 
     def forward_normalized(self, z):
-        raise NotImplementedError
+        return self.raw_logits(z) / self.temperature
 
     def forward(self, x):
         return self.forward_normalized(self.normalizer(x))
@@ -52,7 +60,7 @@ class MnistCNN(NormalizedClassifier):
         self.features.add_module("relu2", nn.ReLU())
         self.classifier = nn.Linear(64 * 4 * 4, num_classes)
 
-    def forward_normalized(self, z):
+    def raw_logits(self, z):
         return self.classifier(self.features(z).flatten(1))
 
 
@@ -77,21 +85,29 @@ class BasicBlock(nn.Module):
 class SceneCNN(NormalizedClassifier):
     """A small residual CNN for DigitScenes: stem (full resolution) and three stages at 1/2, 1/4, 1/8.
 
-    At 64x64 input the stages output 32x32x32, 16x16x64 and 8x8x128; global average pooling and a linear layer
-    follow, so CAM at ``stage3`` is the classical CAM setting.
+    At 64x64 input the stages output 32x32x32, 16x16x64 and 8x8x128. ``head="gap"``: global average pooling and a
+    linear layer follow, so CAM at ``stage3`` is the classical CAM setting, in which Grad-CAM, XGrad-CAM and
+    HiRes-CAM are the same map (the gradient of the logit w.r.t. ``stage3`` is constant over positions).
+    ``head="conv"``: a 1x1 convolution, batch norm and ReLU (module ``head``) come before the pooling, so the
+    gradient varies over positions and those methods differ, as after VGG16's last convolution.
     """
 
     cam_layer_name = "stage3"
     stage_names = ("stem", "stage1", "stage2", "stage3")
     stage_channels = (16, 32, 64, 128)
+    heads = ("gap", "conv")
 
-    def __init__(self, num_classes: int = 10):
+    def __init__(self, num_classes: int = 10, head: str = "gap"):
         super().__init__(mean=[0.5, 0.5, 0.5], std=[0.25, 0.25, 0.25])
+        if head not in self.heads:
+            raise ValueError(f"head = {head!r}; choose one of {list(self.heads)}")
         c = self.stage_channels
         self.stem = nn.Sequential(nn.Conv2d(3, c[0], 3, 1, 1, bias=False), nn.BatchNorm2d(c[0]), nn.ReLU())
         self.stage1 = BasicBlock(c[0], c[1], 2)
         self.stage2 = BasicBlock(c[1], c[2], 2)
         self.stage3 = BasicBlock(c[2], c[3], 2)
+        self.head = (nn.Sequential(nn.Conv2d(c[3], c[3], 1, bias=False), nn.BatchNorm2d(c[3]), nn.ReLU())
+                     if head == "conv" else nn.Identity())
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(c[3], num_classes)
 
@@ -103,8 +119,8 @@ class SceneCNN(NormalizedClassifier):
             features.append(z)
         return features
 
-    def forward_normalized(self, z):
-        return self.fc(self.pool(self.stages(z)[-1]).flatten(1))
+    def raw_logits(self, z):
+        return self.fc(self.pool(self.head(self.stages(z)[-1])).flatten(1))
 
 
 class TabularMLP(nn.Module):

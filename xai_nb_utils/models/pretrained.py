@@ -44,7 +44,7 @@ class PretrainedClassifier(NormalizedClassifier):
         self.cam_layer_name = cam_layer_name
         self.arch = arch
 
-    def forward_normalized(self, z):
+    def raw_logits(self, z):
         return self.net(z)
 
 
