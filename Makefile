@@ -9,7 +9,7 @@ KERNEL := xai-workbook
 PROFILE ?= default
 DEVICE ?= auto
 
-.PHONY: setup report smoke test test-browser clean-cache
+.PHONY: setup report smoke test test-browser bench clean-cache
 
 setup: $(STAMP)
 
@@ -38,6 +38,12 @@ CHROMIUM ?= /usr/bin/chromium
 test-browser: setup
 	@test -x $(CHROMIUM) || { echo "test-browser needs Chromium at $(CHROMIUM): apt-get install -y chromium"; exit 1; }
 	CHROMIUM=$(CHROMIUM) OMP_NUM_THREADS=1 $(PY) -m pytest -n 0 -m browser tests/browser --durations=10
+
+# Timings and ratios against the peers and floors (benchmarks/README.md); not part of `make test`.
+BENCHMARKS := bench_evaluation bench_insertion_deletion bench_batching bench_igos bench_opticam bench_methods
+bench: setup
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	@for b in $(BENCHMARKS); do echo "== benchmarks/$$b.py"; OMP_NUM_THREADS=1 $(PY) benchmarks/$$b.py || exit 1; done
 
 clean-cache:
 	rm -rf data/cache

@@ -104,7 +104,7 @@ METRIC_CASES = [
      r"pixels_per_step"),
     ("pixels_per_step 1.5", lambda: insertion_deletion(MODEL, X, MAPS, T, pixels_per_step=1.5), ValueError,
      r"pixels_per_step"),
-    ("batch_size 0", lambda: insertion_deletion(MODEL, X, MAPS, T, batch_size=0), ValueError, r"batch_size"),
+    ("chunk 0", lambda: insertion_deletion(MODEL, X, MAPS, T, chunk=0), ValueError, r"chunk"),
     ("unknown mode", lambda: insertion_deletion(MODEL, X, MAPS, T, mode="insert"), ValueError,
      r"'mode' = 'insert'.*insertion"),
     ("unknown baseline", lambda: insertion_deletion(MODEL, X, MAPS, T, baseline="noise"), ValueError,

@@ -149,7 +149,7 @@ def test_batching_gives_the_same_maps_as_one_by_one():
     target = model(x).argmax(1)
     settings = [(ggig.g3, dict(iterations=4, lr=0.05)),
                 (ggig.ggig, dict(steps=5, iterations=3, lr=0.05)),
-                (ggig.ggig, dict(steps=5, iterations=3, lr=0.05, aggregate="trapezoid", batch_size=7)),
+                (ggig.ggig, dict(steps=5, iterations=3, lr=0.05, aggregate="trapezoid", chunk=7)),
                 (ggig.geg, dict(n_models=6, sigma=0.05, max_draws=60, chunk_size=8)),
                 (ggig.geg, dict(n_models=6, sigma=0.05, max_draws=60, chunk_size=8, aggregate="mean", max_rows=8))]
     for method, kwargs in settings:

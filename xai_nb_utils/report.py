@@ -25,7 +25,12 @@ import json
 import os
 import sys
 import time
+import uuid
 from pathlib import Path
+
+from jupyter_client.manager import KernelManager
+from jupyter_core.paths import jupyter_runtime_dir
+from traitlets import default
 
 from xai_nb_utils.core import ledger, paths
 from xai_nb_utils.core.params import DEVICES, PROFILES
@@ -103,6 +108,19 @@ def results_path(output_dir: Path, stem: str) -> Path:
     return Path(output_dir) / "results" / f"{stem}.json"
 
 
+class IpcKernelManager(KernelManager):
+    """A kernel manager that talks to its kernel over local IPC sockets instead of TCP: nothing listens on a port,
+    and the kernel's "running over TCP without encryption" warning no longer fills the runner's output."""
+
+    @default("transport")
+    def _default_transport(self):
+        return "ipc"
+
+    @default("ip")
+    def _default_ip(self):
+        return str(Path(jupyter_runtime_dir()) / f"xai-kernel-{uuid.uuid4().hex}")
+
+
 def run_notebook(path, profile: str, output_dir, parameters: dict | None = None,
                  kernel: str | None = None) -> tuple[dict, float]:
     """Execute one notebook with papermill; return (recorded results, seconds).
@@ -132,7 +150,9 @@ def run_notebook(path, profile: str, output_dir, parameters: dict | None = None,
                 parameters={"profile": profile, **(parameters or {})},
                 kernel_name=kernel or kernel_name(),
                 cwd=str(path.parent),
-                progress_bar=False,
+                kernel_manager_class=IpcKernelManager,
+                progress_bar={"desc": path.stem, "unit": "cell", "leave": True},
+                stderr_file=sys.stderr,  # the long steps' progress bars (tqdm writes to stderr)
                 extra_arguments=[f"--InlineBackend.print_figure_kwargs={INLINE_FIGURE_KWARGS!r}"],
             )
     except PapermillExecutionError as error:

@@ -23,7 +23,7 @@ import torch
 from tqdm.auto import tqdm
 
 from xai_nb_utils.core.params import check_choice, check_float, check_int
-from xai_nb_utils.core.tensors import predicted_classes
+from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.methods.registry import explain, register_method
 from xai_nb_utils.metrics.perturbation import co_score_from_outputs
 

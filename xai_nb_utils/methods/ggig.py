@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call, vmap
 
+from xai_nb_utils.core.evaluation import chunk_rows
 from xai_nb_utils.core.params import check_choice, check_float, check_int
 from xai_nb_utils.core.tensors import as_targets
 from xai_nb_utils.methods.registry import register_method
@@ -42,11 +43,12 @@ def logit_gradient(model, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor
         return torch.autograd.grad(score, x)[0]
 
 
-def _ascent_max(model, x, target, iterations: int, lr: float, batch_size: int) -> torch.Tensor:
-    """For each row of ``x``: ascend the target logit ``iterations`` times, return the pixel-wise max gradient."""
-    maps = []
-    for start in range(0, len(x), batch_size):
-        point, t = x[start:start + batch_size].detach(), target[start:start + batch_size]
+def _ascent_max(model, x, target, iterations: int, lr: float, chunk: int | None) -> torch.Tensor:
+    """For each row of ``x``: ascend the target logit ``iterations`` times, return the pixel-wise max gradient.
+    Rows go in chunks of :func:`core.evaluation.chunk_rows` (each row ascends on its own)."""
+    maps, size = [], chunk_rows(x.device, chunk)
+    for start in range(0, len(x), size):
+        point, t = x[start:start + size].detach(), target[start:start + size]
         best = None
         for _ in range(iterations):
             grad = logit_gradient(model, point, t)
@@ -57,11 +59,11 @@ def _ascent_max(model, x, target, iterations: int, lr: float, batch_size: int) -
 
 
 @register_method("g3", "input", "gradient")
-def g3(model, x, target, iterations: int = 200, lr: float = 1e-4, batch_size: int = 512) -> torch.Tensor:
+def g3(model, x, target, iterations: int = 200, lr: float = 1e-4, chunk: int | None = None) -> torch.Tensor:
     """Geometrically guided gradients (Algorithm 1). ``iterations=1`` is the vanilla gradient."""
     iterations = check_int("iterations", iterations, minimum=1)
     lr = check_float("lr", lr, minimum=0.0)
-    return _ascent_max(model, x, as_targets(target, len(x), x.device), iterations, lr, batch_size)
+    return _ascent_max(model, x, as_targets(target, len(x), x.device), iterations, lr, chunk)
 
 
 def path_points(x: torch.Tensor, baseline, steps: int) -> torch.Tensor:
@@ -74,7 +76,7 @@ def path_points(x: torch.Tensor, baseline, steps: int) -> torch.Tensor:
 
 @register_method("ggig", "input", "gradient")
 def ggig(model, x, target, steps: int = 50, iterations: int = 200, lr: float = 1e-4, baseline=None,
-         aggregate: str = "max", batch_size: int = 512) -> torch.Tensor:
+         aggregate: str = "max", chunk: int | None = None) -> torch.Tensor:
     """Geometrically guided integrated gradients (Algorithm 2).
 
     ``aggregate="max"``: pixel-wise max over all path points and iterations (the paper);
@@ -88,7 +90,7 @@ def ggig(model, x, target, steps: int = 50, iterations: int = 200, lr: float = 1
     target = as_targets(target, len(x), x.device)
     points = path_points(x, baseline, steps)
     per_point = _ascent_max(model, points.flatten(0, 1), target.repeat_interleave(steps + 1), iterations, lr,
-                            batch_size).view(points.shape)
+                            chunk).view(points.shape)
     if aggregate == "max":
         return per_point.amax(dim=1)
     return ((per_point[:, :-1] + per_point[:, 1:]) / 2).mean(dim=1)
@@ -127,7 +129,7 @@ def _class_score(logits: torch.Tensor, target: torch.Tensor, accept_on: str) -> 
 
 def geg_explain(model, x, target, n_models: int = 200, sigma: float = 1e-3, max_draws: int = 2000,
                 chunk_size: int = 50, accept_on: str = "probability", aggregate: str = "max", seed: int = 0,
-                max_rows: int = 1024) -> GEGResult:
+                max_rows: int | None = None) -> GEGResult:
     """Geometric ensemble gradients (Algorithm 3) with a draw budget.
 
     A perturbed model is accepted for an image when its prediction equals the unperturbed prediction and its
@@ -136,7 +138,7 @@ def geg_explain(model, x, target, n_models: int = 200, sigma: float = 1e-3, max_
     accepted draws among at most ``max_draws``; all images share the same seeded sequence of perturbed models,
     so a batch gives the same maps as images one by one. An image with no accepted draw gets the unperturbed
     model's gradient (its ``accepted`` is 0). One forward pass evaluates ``chunk_size`` models on at most
-    ``max_rows // chunk_size`` images.
+    ``max_rows // chunk_size`` images (``max_rows`` None: :func:`core.evaluation.chunk_rows` of the device).
     """
     n_models = check_int("n_models", n_models, minimum=1)
     sigma = check_float("sigma", sigma, minimum=0.0)
@@ -145,7 +147,7 @@ def geg_explain(model, x, target, n_models: int = 200, sigma: float = 1e-3, max_
     check_choice("accept_on", accept_on, GEG_ACCEPT_SCORES)
     check_choice("aggregate", aggregate, GEG_AGGREGATES)
     target = as_targets(target, len(x), x.device)
-    block = max(1, check_int("max_rows", max_rows, minimum=1) // chunk_size)
+    block = max(1, chunk_rows(x.device, max_rows) // chunk_size)
     results = [_geg_block(model, x[i:i + block].detach(), target[i:i + block], n_models, sigma, max_draws,
                           chunk_size, accept_on, aggregate, seed) for i in range(0, len(x), block)]
     return GEGResult(*(torch.cat([getattr(r, name) for r in results]) for name in ("maps", "accepted", "draws")))
@@ -199,7 +201,7 @@ def geg(model, x, target, **kwargs) -> torch.Tensor:
 
 @register_method("ig_unscaled", "input", "gradient")
 def ig_unscaled(model, x, target, baseline=None, n_steps: int = 51, method: str = "riemann_trapezoid",
-                internal_batch_size: int = 512) -> torch.Tensor:
+                chunk: int | None = None) -> torch.Tensor:
     """Captum integrated gradients without the (x - x') factor: the path integral of the input gradient.
 
     Defaults mirror the authors' IG (51 path points, trapezoid rule). Captum's trapezoid weights sum to
@@ -211,4 +213,4 @@ def ig_unscaled(model, x, target, baseline=None, n_steps: int = 51, method: str 
     baselines = torch.zeros_like(x) if baseline is None else baseline
     explainer = IntegratedGradients(model, multiply_by_inputs=False)
     return explainer.attribute(x.detach(), baselines=baselines, target=target, n_steps=n_steps, method=method,
-                               internal_batch_size=internal_batch_size).detach()
+                               internal_batch_size=chunk_rows(x.device, chunk)).detach()

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from xai_nb_utils.core.evaluation import forward_in_chunks
 from xai_nb_utils.core.params import check_choice, check_float, check_int
 from xai_nb_utils.core.tensors import image_seeds, neighbour_differences, perturb, total_variation
 from xai_nb_utils.methods.registry import register_method
@@ -120,7 +121,7 @@ def regularizer(mask: torch.Tensor, image: torch.Tensor, lambda1: float, lambda2
 
 def class_probability(model, images: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Softmax probability of ``target`` (broadcast over a leading path dimension when images are (N,S,C,H,W))."""
-    logits = model(images.flatten(0, images.dim() - 4))
+    logits = forward_in_chunks(model, images.flatten(0, images.dim() - 4))
     probs = logits.softmax(1).view(*images.shape[:-3], -1)
     index = target.view(-1, *([1] * (images.dim() - 4)), 1).expand(*images.shape[:-3], 1)
     return probs.gather(-1, index).squeeze(-1)

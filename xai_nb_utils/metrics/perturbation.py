@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from xai_nb_utils.core.evaluation import chunk_rows, evaluate_rows, forward_in_chunks
 from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.core.tensors import baseline_image, blur_kernel_for, normalize_maps  # noqa: F401 (re-exported)
 from xai_nb_utils.core.validate import (check_images, check_maps, check_positive_int, check_targets,
@@ -63,6 +64,10 @@ def co_score(model, x: torch.Tensor, h: torch.Tensor, target: torch.Tensor, comb
 # ------------------------------------------------------------------------------------------ shared pieces
 
 
+#: the class scores a metric can read: the softmax probability or the raw logit of the target
+SCORES = ("softmax", "logit")
+
+
 def checked_inputs(model, x: torch.Tensor, target) -> torch.Tensor:
     """Validate the images and the model's answer to them; return the targets as a LongTensor (N,)."""
     check_images(x)
@@ -72,9 +77,15 @@ def checked_inputs(model, x: torch.Tensor, target) -> torch.Tensor:
 
 def class_scores(model, x: torch.Tensor, target: torch.Tensor, score: str = "softmax",
                  mask_space: str = "pixel") -> torch.Tensor:
-    """Score of ``target`` per sample: ``"softmax"`` probability or raw ``"logit"``; ``x`` in ``mask_space``."""
-    check_choice("score", score, ("softmax", "logit"))
-    logits = model.forward_normalized(x) if mask_space == "normalized" else model(x)
+    """Score of ``target`` per sample: ``"softmax"`` probability or raw ``"logit"``; ``x`` in ``mask_space``.
+    Differentiable (Opti-CAM's objective): the model runs in chunks (:func:`core.evaluation.forward_in_chunks`)."""
+    check_choice("score", score, SCORES)
+    forward = model.forward_normalized if mask_space == "normalized" else model
+    return scores_of(forward_in_chunks(forward, x), target, score)
+
+
+def scores_of(logits: torch.Tensor, target: torch.Tensor, score: str) -> torch.Tensor:
+    """The ``"softmax"`` probability or raw ``"logit"`` of ``target`` per row of ``logits``."""
     values = logits.softmax(1) if score == "softmax" else logits
     return values.gather(1, target.view(-1, 1)).squeeze(1)
 
@@ -118,21 +129,24 @@ def area_under_curve(fractions: np.ndarray, scores: np.ndarray, rule: str = "tra
 def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, mode: str = "deletion",
                        baseline: str | None = None, blur_kernel: int | None = None, blur_sigma: float | None = None,
                        pixels_per_step: int | None = None, score: str = "softmax", auc: str = "trapezoid",
-                       mask_space: str = "pixel", channel_reduce: str = "sum", batch_size: int = 128,
+                       mask_space: str = "pixel", channel_reduce: str = "sum", chunk: int | None = None,
                        ) -> PerturbationCurves:
     """Insertion or deletion curves (Petsiuk et al. 2018) for a batch.
 
     Pixels are ranked by saliency (channels reduced by ``channel_reduce``; ties broken by position). Deletion
     replaces the most salient pixels of ``x`` by the baseline; insertion starts from the baseline and reveals
     the most salient pixels of ``x``. Defaults follow RISE: ``baseline`` ``"zeros"`` for deletion and
-    ``"blur"`` for insertion (kernel/sigma scaled from 11/5 at 224 px), one image row of pixels per step
+    ``"blur"`` for insertion (:func:`core.tensors.insertion_blur_for`: RISE's 11/5 at 224 px and above, a stronger
+    blur relative to the side below), one image row of pixels per step
     (``pixels_per_step=None`` -> W), softmax scores of ``target``, trapezoid AUC over the fraction of pixels.
-    ``mask_space="normalized"`` blends normalised images instead of [0,1] pixels.
+    ``mask_space="normalized"`` blends normalised images instead of [0,1] pixels. The n * (S + 1) perturbed
+    images go through the model in chunks of ``chunk`` rows (default :func:`core.evaluation.chunk_rows`).
     """
     check_choice("mode", mode, ("insertion", "deletion"))
+    check_choice("score", score, SCORES)
     target = checked_inputs(model, x, target)
     check_maps(saliency, x)
-    check_positive_int("batch_size", batch_size)
+    chunk_rows(x.device, chunk)
     if pixels_per_step is not None:
         check_positive_int("pixels_per_step", pixels_per_step)
     baseline = baseline or ("blur" if mode == "insertion" else "zeros")
@@ -147,17 +161,22 @@ def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, m
     image = to_mask_space(model, x, mask_space)
     other = baseline_image(image, baseline, blur_kernel, blur_sigma)  # zeros in normalised space = the mean
     start, end = (other, image) if mode == "insertion" else (image, other)
-    scores = torch.empty(n, len(counts), dtype=torch.float64)
-    # a flat list of (image index, step index) pairs, evaluated in batches
-    pairs = [(i, k) for i in range(n) for k in range(len(counts))]
-    for first in range(0, len(pairs), batch_size):
-        chunk = pairs[first:first + batch_size]
-        rows = torch.tensor([i for i, _ in chunk], device=x.device)
-        steps = torch.tensor([k for _, k in chunk])
-        changed = torch.tensor(counts, device=x.device)[steps.to(x.device)].view(-1, 1, 1, 1)
-        blend = (rank[rows] < changed).to(x.dtype)  # 1 where a pixel has been changed to `end`
-        inputs = start[rows] * (1 - blend) + end[rows] * blend
-        scores[rows.cpu(), steps] = class_scores(model, inputs, target[rows], score, mask_space).cpu().double()
+    # row r of the n * (S + 1) curve points is image r // (S + 1) after step r % (S + 1)
+    n_steps = len(counts)
+    changed_after = torch.tensor(counts, device=x.device)
+
+    def curve_points(first, stop):
+        rows = torch.arange(first, stop, device=x.device)
+        images = rows // n_steps
+        blend = (rank[images] < changed_after[rows % n_steps].view(-1, 1, 1, 1)).to(x.dtype)  # 1: changed to `end`
+        return start[images] * (1 - blend) + end[images] * blend
+
+    def target_score(logits, first, stop):
+        return scores_of(logits, target[torch.arange(first, stop, device=x.device) // n_steps], score)
+
+    forward = model.forward_normalized if mask_space == "normalized" else model
+    scores = evaluate_rows(forward, curve_points, n * n_steps, x.device, target_score, chunk).view(n, n_steps)
+    scores = scores.cpu().double()
     fractions = np.array(counts, dtype=np.float64) / total
     scores = scores.numpy()
     return PerturbationCurves(mode, fractions, scores, area_under_curve(fractions, scores, auc))

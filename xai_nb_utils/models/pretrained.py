@@ -13,6 +13,7 @@ import torch
 import torchvision
 from torch import nn
 
+from xai_nb_utils.core.evaluation import fast_layout
 from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.core.paths import MissingDataError
 from xai_nb_utils.data.external import IMAGENET_MEAN, IMAGENET_STD, external_dir
@@ -85,4 +86,4 @@ def pretrained_model(arch: str, weights_path: str | Path | None = None, device="
         net.load_state_dict(state)
     except RuntimeError as error:
         raise ValueError(f"{path} does not hold {arch} weights: {str(error).splitlines()[0]}") from None
-    return PretrainedClassifier(net, spec.cam_layer_name, arch).to(device).eval()
+    return fast_layout(PretrainedClassifier(net, spec.cam_layer_name, arch).to(device).eval())

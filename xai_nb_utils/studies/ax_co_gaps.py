@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from xai_nb_utils.core.params import check_choice
-from xai_nb_utils.core.tensors import predicted_classes
+from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.methods.gax import COMBINATIONS, OUTPUTS
 from xai_nb_utils.metrics.error_detection import co_gap, wrong_placements
 from xai_nb_utils.metrics.statistics import one_sample_comparison, paired_comparison

@@ -11,7 +11,8 @@ import torch
 from tqdm.auto import tqdm
 
 from xai_nb_utils.core.params import check_choice
-from xai_nb_utils.core.tensors import normalize_maps, predicted_classes, reduce_channels
+from xai_nb_utils.core.evaluation import predicted_classes
+from xai_nb_utils.core.tensors import normalize_maps, reduce_channels
 from xai_nb_utils.methods import explain, method_spec
 from xai_nb_utils.metrics.similarity import spearman, ssim
 from xai_nb_utils.models.randomize import randomized_copy

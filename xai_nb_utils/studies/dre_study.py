@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from xai_nb_utils.core.ledger import verdict_counts
 from xai_nb_utils.core.params import by_profile
-from xai_nb_utils.core.tensors import predicted_classes
+from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.data.embedded import ImageSplit
 from xai_nb_utils.methods.dre.controller import (DEFAULT_ETA, DEFAULT_H, INPUT_KINDS, controller, controller_samples,
                                                  density_check, density_normal, input_density, pearson_skewness,

@@ -16,7 +16,8 @@ from tqdm.auto import tqdm
 
 from xai_nb_utils.core.ledger import VERDICTS, verdict_counts
 from xai_nb_utils.core.params import check_int
-from xai_nb_utils.core.tensors import normalize_maps_numpy, predicted_classes
+from xai_nb_utils.core.evaluation import predicted_classes
+from xai_nb_utils.core.tensors import normalize_maps_numpy
 from xai_nb_utils.methods import explain
 from xai_nb_utils.methods.ggig import geg_explain
 from xai_nb_utils.metrics.regions import region_share

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from xai_nb_utils.core.tensors import normalize_maps, perturb, predicted_classes
+from xai_nb_utils.core.evaluation import predicted_classes
+from xai_nb_utils.core.tensors import normalize_maps, perturb
 from xai_nb_utils.methods import explain, igos
 from xai_nb_utils.metrics.perturbation import insertion_deletion
 from xai_nb_utils.metrics.regions import region_share
@@ -500,13 +501,12 @@ def marker_only_predictions(story: MarkerStory) -> dict:
             for name, model in (("marker model", story.shortcut), ("cleaned model", story.cleaned))}
 
 
-def classification_summary(model, x: torch.Tensor, y: torch.Tensor, positive_class: int,
-                           batch_size: int = 256) -> dict:
+def classification_summary(model, x: torch.Tensor, y: torch.Tensor, positive_class: int) -> dict:
     """Accuracy over all classes and precision / recall / F1 of ``positive_class`` (the paper's COVID class)."""
     from sklearn.metrics import precision_recall_fscore_support
 
     device = next(model.parameters()).device
-    predicted = predicted_classes(model, x.to(device), batch_size).cpu()
+    predicted = predicted_classes(model, x.to(device)).cpu()
     truth = y.cpu()
     precision, recall, f1, _ = precision_recall_fscore_support(
         truth == positive_class, predicted == positive_class, average="binary", zero_division=0)

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
-from xai_nb_utils.core.tensors import predicted_classes
+from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.data.embedded import boxes_to_masks
 from xai_nb_utils.data.external import load_imagenet_val
 from xai_nb_utils.methods.opticam import NORMALIZATIONS, clean_pass, optimize_opticam

@@ -8,7 +8,8 @@ of a trained model is one row of numbers that shows each of these (see :data:`TA
 import pandas as pd
 import torch
 
-from xai_nb_utils.core.tensors import baseline_image, predict_logits
+from xai_nb_utils.core.evaluation import predict_logits
+from xai_nb_utils.core.tensors import baseline_image
 from xai_nb_utils.data.embedded import background_scenes, load_digit_scenes, with_marker
 from xai_nb_utils.methods import explain
 from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, insertion_deletion
@@ -59,6 +60,7 @@ def health(trained, n_images: int = 64, device="cpu") -> dict:
         row[f"max p {name}"] = evidence_free.max().item()
         if name == "blurred":
             row["median p(true) blurred"] = evidence_free.gather(1, y.view(-1, 1)).median().item()
+            row["share blurred max p > 0.3"] = (evidence_free.max(1).values > 0.3).float().mean().item()
     if trained.config.dataset == "digit_scenes":
         backgrounds = background_scenes(trained.dataset).test.x.to(device)
         row["max p background"] = predict_logits(model, backgrounds).softmax(1).max().item()

@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 from xai_nb_utils.core.cache import cached_torch, config_key
 from xai_nb_utils.core.params import resolve_device
 from xai_nb_utils.core.paths import cache_dir
-from xai_nb_utils.core.tensors import perturb, predicted_classes, total_variation
+from xai_nb_utils.core.evaluation import predicted_classes
+from xai_nb_utils.core.tensors import perturb, total_variation
 from xai_nb_utils.methods.dre.controller import DEFAULT_ETA, DEFAULT_H, DistributionController, check_controller_params
 from xai_nb_utils.methods.registry import register_method
 from xai_nb_utils.metrics.relevance import (BLUR_SIGMA_FRACTION, DELTA, SMOOTH_WEIGHT, blur, faithfulness_curves,
