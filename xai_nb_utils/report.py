@@ -117,8 +117,10 @@ class IpcKernelManager(KernelManager):
         return "ipc"
 
     @default("ip")
-    def _default_ip(self):
-        return str(Path(jupyter_runtime_dir()) / f"xai-kernel-{uuid.uuid4().hex}")
+    def _default_ip(self):  # the socket files' path prefix (short: a socket path has at most ~100 characters)
+        runtime = Path(jupyter_runtime_dir())
+        runtime.mkdir(parents=True, exist_ok=True)
+        return str(runtime / f"xai-{uuid.uuid4().hex[:12]}")
 
 
 def run_notebook(path, profile: str, output_dir, parameters: dict | None = None,
