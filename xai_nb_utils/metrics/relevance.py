@@ -43,7 +43,7 @@ def ranking_map(maps: torch.Tensor, smooth_weight: float = 0.0, sigma_fraction: 
 
 def faithfulness_curves(model, x: torch.Tensor, maps: torch.Tensor, target, delta: float = DELTA,
                         smooth_weight: float = SMOOTH_WEIGHT, sigma_fraction: float = BLUR_SIGMA_FRACTION,
-                        score: str = "softmax", batch_size: int = 128):
+                        score: str = "softmax", chunk: int | None = None):
     """The Q_i of eq. (10): target-class ``score`` (softmax) of the blurred image (paper's blur) with its top
     i * delta pixels revealed, i = 0..1/delta; the foundation's insertion curve with these conventions."""
     total = x.shape[-2] * x.shape[-1]
@@ -53,7 +53,7 @@ def faithfulness_curves(model, x: torch.Tensor, maps: torch.Tensor, target, delt
     kernel, sigma = blur_parameters(x.shape[-1], sigma_fraction)
     return insertion_deletion(model, x, ranking_map(maps, smooth_weight, sigma_fraction), target, mode="insertion",
                               baseline="blur", blur_kernel=kernel, blur_sigma=sigma, pixels_per_step=total // steps,
-                              score=score, batch_size=batch_size)
+                              score=score, chunk=chunk)
 
 
 def m_f(curves) -> np.ndarray:
