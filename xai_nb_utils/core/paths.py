@@ -40,6 +40,11 @@ def cache_dir() -> Path:
     return _dir("XAI_CACHE_DIR", data_dir() / "cache")
 
 
+def task_cache_dir() -> Path:
+    """Results of graph tasks (``$XAI_TASK_CACHE_DIR``, default ``<cache_dir>/tasks``)."""
+    return _dir("XAI_TASK_CACHE_DIR", cache_dir() / "tasks")
+
+
 def figures_dir() -> Path:
     """Figures written by notebooks (``$XAI_FIGURES_DIR``, default ``<repo>/figures``)."""
     return _dir("XAI_FIGURES_DIR", REPO_ROOT / "figures")

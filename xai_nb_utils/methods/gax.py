@@ -20,7 +20,7 @@ is not clipped, as in the paper). The GAX similarity term divides by ``x``, whic
 from dataclasses import dataclass, field
 
 import torch
-from tqdm.auto import tqdm
+from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.params import check_choice, check_float, check_int
 from xai_nb_utils.core.evaluation import predicted_classes

@@ -50,6 +50,23 @@ def _union_mask(image_boxes, shape) -> np.ndarray:
     return mask
 
 
+def pointing(saliency: np.ndarray, inside: np.ndarray) -> tuple[float, float]:
+    """Standard pointing game (1 when the map's maximum lies in ``inside``) and energy pointing game (the share of
+    the map's mass in ``inside``; 0 for an all-zero map) of one non-negative (H, W) map."""
+    mass = saliency.sum()
+    return float(inside.flat[int(np.argmax(saliency))]), float(saliency[inside].sum() / mass) if mass > 0 else 0.0
+
+
+def pointing_scores(maps, boxes) -> dict:
+    """Per-image standard (SP) and energy (EP) pointing games in percent of maps (N, 1|C, H, W) against the
+    images' boxes, maps normalised to [0, 1] first (channels averaged), as :func:`localization_metrics` does."""
+    s = normalize_maps_numpy(maps, constant="zeros")
+    s = s.reshape(len(s), -1, *s.shape[-2:]).mean(1)
+    gt = _box_lists(boxes, len(s))
+    scores = np.array([pointing(s[i], _union_mask(gt[i], s.shape[-2:])) for i in range(len(s))])
+    return {"SP": 100 * scores[:, 0], "EP": 100 * scores[:, 1]}
+
+
 def localization_metrics(maps, boxes, true_class_prob, correct, box_thresholds=DEFAULT_BOX_THRESHOLDS,
                          iou_thresholds=DEFAULT_IOU_THRESHOLDS, binarize_at="mean") -> dict:
     """All seven Appendix-B metrics averaged over the images, in percent (SM unitless).
@@ -75,12 +92,10 @@ def localization_metrics(maps, boxes, true_class_prob, correct, box_thresholds=D
         best_iou = max(box_iou(predicted, b) for b in gt[i])
         per_image["LE"][i] = 1 - best_iou
         per_image["OM"][i] = 1 - best_iou * correct[i]
-        mass = s[i].sum()
-        precision = s[i][union].sum() / mass if mass > 0 else 0.0
+        per_image["SP"][i], precision = pointing(s[i], union)
         recall = s[i][union].sum() / max(union.sum(), 1)
         per_image["EP"][i] = precision
         per_image["F1"][i] = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
-        per_image["SP"][i] = float(union.flat[int(np.argmax(s[i]))])
         area = (predicted[2] - predicted[0]) * (predicted[3] - predicted[1]) / (h * w)
         per_image["SM"][i] = np.log(max(0.05, area)) - np.log(max(true_class_prob[i], 1e-12))
         for t, eta in enumerate(box_thresholds):

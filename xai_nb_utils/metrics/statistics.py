@@ -41,9 +41,12 @@ class Evidence:
                 f"n = {self.n}, Wilcoxon p = {self.p_value:.3g}")
 
 
-def _bootstrap_mean_ci(differences: np.ndarray, confidence: float, n_boot: int, seed: int) -> tuple[float, float]:
+def bootstrap_mean_ci(values: np.ndarray, confidence: float = 0.95, n_boot: int = 4000,
+                      seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of ``values`` (seeded)."""
+    values = np.asarray(values, dtype=float)
     rng = np.random.default_rng(seed)
-    means = differences[rng.integers(0, len(differences), (n_boot, len(differences)))].mean(1)
+    means = values[rng.integers(0, len(values), (n_boot, len(values)))].mean(1)
     tail = (1 - confidence) / 2
     return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
 
@@ -74,7 +77,7 @@ def paired_comparison(a, b, expected: str = "greater", confidence: float = 0.95,
     if not (np.isfinite(a).all() and np.isfinite(b).all()):
         raise ValueError("paired scores must be finite")
     differences = a - b
-    low, high = _bootstrap_mean_ci(differences, confidence, n_boot, seed)
+    low, high = bootstrap_mean_ci(differences, confidence, n_boot, seed)
     p_value = _wilcoxon_p(differences)
     difference = float(differences.mean())
     return Evidence(len(a), float(a.mean()), float(b.mean()), difference, low, high, confidence, p_value, expected,

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.cache import cached_torch, config_key
 from xai_nb_utils.core.params import by_profile, check_choice, resolve_device, seed_everything

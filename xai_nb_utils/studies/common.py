@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.core.evaluation import predicted_classes

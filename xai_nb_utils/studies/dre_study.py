@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import verdict_counts
 from xai_nb_utils.core.params import by_profile

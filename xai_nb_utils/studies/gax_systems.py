@@ -10,7 +10,7 @@ from dataclasses import replace
 import pandas as pd
 import torch
 from torchvision.models.resnet import BasicBlock
-from tqdm.auto import tqdm
+from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
 from xai_nb_utils.core.params import check_choice

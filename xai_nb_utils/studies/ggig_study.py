@@ -12,7 +12,7 @@ import time
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import VERDICTS, verdict_counts
 from xai_nb_utils.core.params import check_int

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
 from xai_nb_utils.core.evaluation import predicted_classes

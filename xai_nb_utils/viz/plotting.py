@@ -94,3 +94,38 @@ def method_gallery(model, x: torch.Tensor, target, methods, row_titles=None, box
     """One row per image, one overlay per method (maps for ``target``); returns (figure, {method: maps})."""
     maps = {method: maps_for_display(method, model, x, target) for method in methods}
     return show_maps(x, maps, row_titles=row_titles, boxes=boxes), maps
+
+
+def table_heatmap(table, title: str, cmap: str = "viridis_r", fmt: str = "{:.0f}", vmin=None, vmax=None,
+                  cell: float = 0.45):
+    """A labelled heatmap of a DataFrame (rows x columns) with each value written in its cell (NaN left blank)."""
+    values = table.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(1.5 + cell * values.shape[1], 1.0 + cell * values.shape[0]))
+    image = ax.imshow(values, cmap=cmap, aspect="auto", vmin=vmin, vmax=vmax)
+    ax.set_xticks(range(values.shape[1]), [str(c) for c in table.columns], rotation=60, ha="right")
+    ax.set_yticks(range(values.shape[0]), [str(i) for i in table.index])
+    for (row, column), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            ax.text(column, row, fmt.format(value), ha="center", va="center", fontsize=7, color="white")
+    fig.colorbar(image, ax=ax, fraction=0.03)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def ranking_with_maps(board, image: torch.Tensor, maps: dict, title: str, n_maps: int = 4):
+    """A metric's ranking (means with their CIs, best first; rows of ``board``: label, mean, ci_low, ci_high, rank)
+    beside the maps of the first ``n_maps`` methods of ``maps`` (method label -> (H, W) map) over ``image``."""
+    fig = plt.figure(figsize=(11, 0.3 * len(board) + 1.5))
+    grid = fig.add_gridspec(n_maps, 2, width_ratios=[2.2, 1])
+    ax = fig.add_subplot(grid[:, 0])
+    y = np.arange(len(board))
+    ax.errorbar(board["mean"], y, xerr=[board["mean"] - board["ci_low"], board["ci_high"] - board["mean"]],
+                fmt="o", capsize=2)
+    ax.set_yticks(y, [f"{r}. {name}" for r, name in zip(board["rank"], board["label"])])
+    ax.invert_yaxis()
+    ax.set_title(title)
+    for k, (name, saliency) in enumerate(list(maps.items())[:n_maps]):
+        overlay(fig.add_subplot(grid[k, 1]), image, torch.as_tensor(saliency)[None], title=name)
+    fig.tight_layout()
+    return fig

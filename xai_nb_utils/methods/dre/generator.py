@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.cache import cached_torch, config_key
 from xai_nb_utils.core.params import resolve_device

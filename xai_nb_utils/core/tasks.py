@@ -1,0 +1,65 @@
+"""Run many cached tasks as a Dask graph: in-process, on a local cluster, or on an existing cluster elsewhere.
+
+A task is a ``dask.delayed`` call whose function stores its result with :func:`cached_result` (atomically, under a
+key of its whole configuration), so a killed run resumes from the finished tasks and a warm rerun computes nothing.
+``scheduler`` (or ``$XAI_DASK_SCHEDULER``): ``"local"`` (default) starts a ``LocalCluster`` on 127.0.0.1 (processes,
+one thread each, one per core) for the duration of :func:`dask_client`; ``"sync"`` runs every task in this process
+(debugging); ``"tcp://host:8786"`` uses a running cluster (``dask scheduler`` / ``dask worker tcp://host:8786``,
+workers with this package installed and the same ``data/`` or ``$XAI_DATA_DIR``).
+"""
+import contextlib
+import os
+
+from xai_nb_utils.core.progress import tqdm
+
+from xai_nb_utils.core.cache import cached_torch, config_key
+from xai_nb_utils.core.paths import task_cache_dir
+
+SCHEDULER_ENV = "XAI_DASK_SCHEDULER"
+
+
+def scheduler_choice(scheduler: str | None = None) -> str:
+    """``scheduler``, else ``$XAI_DASK_SCHEDULER``, else ``"local"``; checked."""
+    value = scheduler or os.environ.get(SCHEDULER_ENV) or "local"
+    if value in ("local", "sync") or (isinstance(value, str) and value.startswith("tcp://")):
+        return value
+    raise ValueError(f"parameter 'scheduler' must be 'local', 'sync' or a 'tcp://host:port' address of a running "
+                     f"Dask scheduler (or set ${SCHEDULER_ENV}), got {value!r}")
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: str | None = None, n_workers: int | None = None):
+    """A ``distributed.Client`` for :func:`scheduler_choice` (None for ``"sync"``), closed on exit together with
+    the local cluster it started, if any."""
+    choice = scheduler_choice(scheduler)
+    if choice == "sync":
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if choice == "local":
+        with LocalCluster(n_workers=n_workers or os.cpu_count(), threads_per_worker=1, processes=True,
+                          host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+    else:
+        with Client(choice) as client:
+            yield client
+
+
+def compute(tasks: dict, client=None, desc: str = "tasks") -> dict:
+    """Compute ``tasks`` (name -> delayed value) on ``client`` (None: in this process, one after the other) with a
+    progress bar; returns name -> result."""
+    if client is None:
+        return {name: task.compute(scheduler="sync") for name, task in tqdm(tasks.items(), desc=desc)}
+    from distributed import as_completed
+
+    futures = client.compute(list(tasks.values()))
+    for _ in tqdm(as_completed(futures), total=len(futures), desc=desc):
+        pass
+    return dict(zip(tasks, client.gather(futures)))
+
+
+def cached_result(kind: str, config: dict, build):
+    """``build()`` stored under ``<task_cache_dir>/<kind>/`` (default ``data/cache/tasks``) by a key of ``config``
+    (atomic write, one writer per entry), or the stored result."""
+    return cached_torch(task_cache_dir() / kind / f"{config_key(config)}.pt", build)
