@@ -100,3 +100,18 @@ def test_a_killed_run_resumes_from_its_cached_tasks(tmp_path, monkeypatch):
     after = {path: path.stat().st_mtime_ns for path in tasks.rglob("*.pt")}
     compute(study.benchmark_graph(CONFIG), None)  # a warm rerun computes nothing
     assert {path: path.stat().st_mtime_ns for path in tasks.rglob("*.pt")} == after
+
+
+def test_a_heavy_loop_gives_the_same_results_here_and_on_a_local_cluster():
+    """core.tasks.run_calls, the helper the iGOS++ (04) and DRE (06) studies run their loops through."""
+    from xai_nb_utils.core.tasks import run_calls
+    from xai_nb_utils.studies.igos_ablations import evaluate_method
+
+    trained = trained_model("scene_cnn", "smoke")
+    x, y = trained.dataset.test.x[:2], trained.dataset.test.y[:2]
+    calls = {method: (trained.model, x, y, method) for method in ("saliency", "gradcam")}
+    here, there = run_calls(evaluate_method, calls, "sync"), run_calls(evaluate_method, calls, "local")
+    assert list(here) == list(there) == list(calls)
+    for method in calls:
+        assert (here[method].maps - there[method].maps).abs().max() < 1e-6
+        assert (here[method].curves["insertion"].auc == there[method].curves["insertion"].auc).all()

@@ -33,7 +33,8 @@ def check_results(results: dict) -> None:
             assert 0.0 <= row[method] <= 1.0, (model, method)
 
     assert {row["combination"] for row in records["gradcam_layers_median_co"]} == {"add", "mul"}
-    assert 0.0 <= records["share_methods_wider_gap_when_well_trained"] <= 1.0
+    share = records["share_methods_wider_gap_when_well_trained"]  # None: no method has both AUROCs (tiny models)
+    assert share is None or 0.0 <= share <= 1.0
 
     claims = {claim["claim_id"]: claim for claim in results["paper_claims"]}
     assert {"Fig. 2 vs 3A", "Fig. 8, x * h"} <= set(claims)

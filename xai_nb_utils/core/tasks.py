@@ -59,6 +59,16 @@ def compute(tasks: dict, client=None, desc: str = "tasks") -> dict:
     return dict(zip(tasks, client.gather(futures)))
 
 
+def run_calls(fn, calls: dict, scheduler: str | None = "sync", desc: str = "tasks") -> dict:
+    """``{name: fn(*args)}`` for ``calls`` (name -> args), computed as one Dask graph on ``scheduler`` (see
+    :func:`dask_client`; ``"sync"``: here, one after the other): how a notebook's heavy loop of independent calls
+    runs on a local or remote cluster."""
+    import dask
+
+    with dask_client(scheduler) as client:
+        return compute({name: dask.delayed(fn, pure=False)(*args) for name, args in calls.items()}, client, desc)
+
+
 def cached_result(kind: str, config: dict, build):
     """``build()`` stored under ``<task_cache_dir>/<kind>/`` (default ``data/cache/tasks``) by a key of ``config``
     (atomic write, one writer per entry), or the stored result."""

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from xai_nb_utils.core.tasks import run_calls
 from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import verdict_counts
@@ -94,9 +95,12 @@ def constraint_configs(profile: str, seed: int = 0) -> dict:
             for kind, settings in CONSTRAINT_ABLATION.items() for name, terms in settings.items()}
 
 
-def train_ablations(model, images: torch.Tensor, num_classes: int, configs: dict, device=None) -> dict:
-    """Fit (or load) one estimator per named config, each its own object; {name: RelevanceEstimator}."""
-    return {name: fit_relevance_estimator(model, images, num_classes, config, device) for name, config in configs.items()}
+def train_ablations(model, images: torch.Tensor, num_classes: int, configs: dict, device=None,
+                    scheduler: str = "sync") -> dict:
+    """Fit (or load) one estimator per named config, each its own object; {name: RelevanceEstimator}. The fits are
+    independent tasks run on ``scheduler`` (:func:`core.tasks.run_calls`; each is cached on disk as it finishes)."""
+    calls = {name: (model, images, num_classes, config, device) for name, config in configs.items()}
+    return run_calls(fit_relevance_estimator, calls, scheduler, desc="estimators")
 
 
 def training_summary(estimators: dict) -> dict:

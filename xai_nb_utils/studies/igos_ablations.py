@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from xai_nb_utils.core.tasks import run_calls
 from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.evaluation import predicted_classes
@@ -197,27 +198,31 @@ def auc_summary(rows) -> pd.DataFrame:
     return summary.reset_index()
 
 
-def run_entries(system: System, entries, budget: dict, seed: int = 0, count: int | None = None):
+def run_entries(system: System, entries, budget: dict, seed: int = 0, count: int | None = None,
+                scheduler: str = "sync"):
     """Evaluate (row name, resolution label) entries of :data:`ROWS` on the first ``count`` images of ``system``;
-    I-GOS rows run with ``budget`` (e.g. iterations / ig_steps) at the label's mask side.
+    I-GOS rows run with ``budget`` (e.g. iterations / ig_steps) at the label's mask side. The entries are
+    independent tasks run on ``scheduler`` (:func:`core.tasks.run_calls`: ``"sync"`` here, ``"local"`` on a local
+    Dask cluster, ``"tcp://..."`` on a running one).
 
     Returns ({(name, label): Evaluated}, per-image rows for :func:`auc_summary`).
     """
     x, y = system.x[:count], system.y[:count]
-    evaluated, rows = {}, []
-    for name, label in tqdm(entries, desc="methods"):
+    calls = {}
+    for name, label in entries:
         method, changes = ROWS[name]
         if method in igos.SETTINGS:
-            entry = evaluate_method(system.model, x, y, method, system.extra["resolutions"][label],
-                                    {**changes, **budget}, seed=seed)
+            calls[name, label] = (system.model, x, y, method, system.extra["resolutions"][label],
+                                  {**changes, **budget}, seed)
         else:
-            entry = evaluate_method(system.model, x, y, method, settings=changes)
-        evaluated[(name, label)] = entry
-        rows += per_image_rows(name, label, entry)
+            calls[name, label] = (system.model, x, y, method, None, changes)
+    evaluated = run_calls(evaluate_method, calls, scheduler, desc="methods")
+    rows = [row for (name, label), entry in evaluated.items() for row in per_image_rows(name, label, entry)]
     return evaluated, rows
 
 
-def ablation_rows(system: System, labels, table1_rows: list, budget: dict, seed: int, count: int) -> list:
+def ablation_rows(system: System, labels, table1_rows: list, budget: dict, seed: int, count: int,
+                  scheduler: str = "sync") -> list:
     """Table 3: per-image rows (:func:`per_image_rows`) of every :data:`ABLATIONS` row at each resolution of
     ``labels`` on the first ``count`` images.
 
@@ -225,7 +230,7 @@ def ablation_rows(system: System, labels, table1_rows: list, budget: dict, seed:
     """
     done = {(row["method"], row["resolution"]) for row in table1_rows}
     entries = [(name, label) for label in labels for name in ABLATIONS if (name, label) not in done]
-    _, rows = run_entries(system, entries, budget, seed, count=count)
+    _, rows = run_entries(system, entries, budget, seed, count=count, scheduler=scheduler)
     return rows + [row for row in table1_rows if row["method"] in ABLATIONS and row["resolution"] in labels
                    and row["image"] < count]
 
