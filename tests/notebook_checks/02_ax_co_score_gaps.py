@@ -37,13 +37,16 @@ def check_results(results: dict) -> None:
     assert share is None or 0.0 <= share <= 1.0
 
     claims = {claim["claim_id"]: claim for claim in results["paper_claims"]}
-    assert {"Fig. 2 vs 3A", "Fig. 8, x * h"} <= set(claims)
+    assert "Fig. 8, x * h" in claims
+    assert ("Fig. 2 vs 3A" in claims) == (share is not None)  # examined when some method has both AUROCs
     assert {f"Table 2, {method}" for method in METHODS} <= set(claims)
     assert {f"Table 2, InputXGradient, {model}" for model in systems} <= set(claims)
-    assert {f"Fig. 2-3 gap, MNIST, MnistCNN, {method}" for method in METHODS} <= set(claims)  # 5 of 32 wrong on smoke
+    if min(row["n_wrong"] for row in mnist) >= 5:  # the gap claims need 5 wrong predictions (smoke: about 5 of 32)
+        assert {f"Fig. 2-3 gap, MNIST, MnistCNN, {method}" for method in METHODS} <= set(claims)
     for claim in claims.values():
         assert claim["verdict"] in VERDICTS and claim["n"] > 0
         assert claim["ci_low"] <= claim["difference"] <= claim["ci_high"]
-    gap = claims["Fig. 2-3 gap, MNIST, MnistCNN, Saliency"]
+    gap = claims.get("Fig. 2-3 gap, MNIST, MnistCNN, Saliency")
     mnist_saliency = next(row for row in mnist if row["method"] == "Saliency")
-    assert gap["n"] == mnist_saliency["n_wrong"] and math.isclose(gap["mean_a"], mnist_saliency["auroc"], abs_tol=1e-9)
+    assert gap is not None or mnist_saliency["n_wrong"] < 5
+    assert gap is None or gap["n"] == mnist_saliency["n_wrong"] and math.isclose(gap["mean_a"], mnist_saliency["auroc"], abs_tol=1e-9)
