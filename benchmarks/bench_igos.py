@@ -12,20 +12,15 @@ import argparse
 import time
 
 import torch
+from common import integer_arguments, scene_images
 
-from xai_nb_utils import trained_model
 from xai_nb_utils.core.evaluation import chunk_rows, evaluate
 from xai_nb_utils.methods.igos import SETTINGS, optimize_masks
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=4)
-    parser.add_argument("--iterations", type=int, default=15)
-    args = parser.parse_args()
-    trained = trained_model("scene_cnn", "smoke", device="cpu")
-    model, test = trained.model, trained.dataset.test
-    x, y = test.x[:args.images], test.y[:args.images]
+    args = argparse.Namespace(**integer_arguments(__doc__, images=4, iterations=15))
+    model, x, y = scene_images(args.images)
     counts = {"grad": 0, "no_grad": 0}
 
     def count(module, inputs, output):

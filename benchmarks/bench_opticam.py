@@ -11,8 +11,9 @@ import argparse
 import time
 
 import torch
+from common import integer_arguments, scene_images
 
-from xai_nb_utils import explain, trained_model
+from xai_nb_utils import explain
 from xai_nb_utils.methods.opticam import optimize_opticam
 
 
@@ -23,13 +24,8 @@ def timed(fn) -> float:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--iterations", type=int, default=100)
-    args = parser.parse_args()
-    trained = trained_model("scene_cnn", "smoke", device="cpu")
-    model, test = trained.model, trained.dataset.test
-    x, y = test.x[:args.batch], test.y[:args.batch]
+    args = argparse.Namespace(**integer_arguments(__doc__, batch=8, iterations=100))
+    model, x, y = scene_images(args.batch)
     optimize_opticam(model, x[:1], y[:1], max_iter=2)  # warm-up
 
     def floor():

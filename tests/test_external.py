@@ -167,7 +167,8 @@ def test_pretrained_model_loads_local_weights_and_normalises_inside(resnet34_sta
     mean = torch.tensor(external.IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(external.IMAGENET_STD).view(1, 3, 1, 1)
     with torch.no_grad():
-        assert torch.allclose(model(x), reference((x - mean) / std), atol=1e-5)
+        # the loaded model is channels_last (core.evaluation.fast_layout): the same sums in another order
+        assert torch.allclose(model(x), reference((x - mean) / std), atol=1e-4, rtol=1e-5)
     assert all(not m.inplace for m in model.modules() if isinstance(m, torch.nn.ReLU))
     assert get_layer(model) is model.net.layer4
 
