@@ -4,6 +4,7 @@ import pytest
 import torch
 from torch import nn
 
+from xai_nb_utils.core.tensors import blur_kernel_for
 from xai_nb_utils.metrics import perturbation as metrics
 from xai_nb_utils.models.networks import Normalizer
 
@@ -137,10 +138,10 @@ def test_normalize_maps_handles_constant_maps():
 
 
 def test_blur_kernel_scales_from_224_pixels():
-    assert metrics.blur_kernel_for(224) == (11, 5.0)
-    kernel, sigma = metrics.blur_kernel_for(224, 51, 50.0)
+    assert blur_kernel_for(224) == (11, 5.0)
+    kernel, sigma = blur_kernel_for(224, 51, 50.0)
     assert (kernel, sigma) == (51, 50.0)
-    assert metrics.blur_kernel_for(64, 51, 50.0)[0] % 2 == 1
+    assert blur_kernel_for(64, 51, 50.0)[0] % 2 == 1
 
 
 def test_conventions_are_validated_with_clear_errors():

@@ -63,15 +63,3 @@ def forward_in_chunks(model, rows: torch.Tensor, chunk: int | None = None) -> to
     size = chunk_rows(rows.device, chunk)
     return torch.cat([model(rows[first:first + size]) for first in range(0, len(rows), size)])
 
-
-def input_gradients(score, rows: torch.Tensor, chunk: int | None = None) -> torch.Tensor:
-    """d score(inputs, first, stop).sum() / d inputs for consecutive chunks ``inputs = rows[first:stop]``,
-    concatenated: the gradient of a per-row score (e.g. the target logit) with respect to each input row."""
-    size = chunk_rows(rows.device, chunk)
-    grads = []
-    with torch.enable_grad():
-        for first in range(0, len(rows), size):
-            stop = min(first + size, len(rows))
-            inputs = rows[first:stop].detach().requires_grad_(True)
-            grads.append(torch.autograd.grad(score(inputs, first, stop).sum(), inputs)[0])
-    return torch.cat(grads)

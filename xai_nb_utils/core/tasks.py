@@ -47,10 +47,16 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None):
 
 
 def compute(tasks: dict, client=None, desc: str = "tasks") -> dict:
-    """Compute ``tasks`` (name -> delayed value) on ``client`` (None: in this process, one after the other) with a
-    progress bar; returns name -> result."""
+    """Compute ``tasks`` (name -> delayed value) on ``client`` (None: in this process, one after the other; a task
+    several of them depend on runs once) with a progress bar over ``tasks``; returns name -> result."""
     if client is None:
-        return {name: task.compute(scheduler="sync") for name, task in tqdm(tasks.items(), desc=desc)}
+        import dask
+        from dask.callbacks import Callback
+
+        wanted = {task.key for task in tasks.values()}
+        with tqdm(total=len(tasks), desc=desc) as bar, \
+                Callback(posttask=lambda key, result, dsk, state, worker: bar.update(key in wanted)):
+            return dict(zip(tasks, dask.compute(*tasks.values(), scheduler="sync")))
     from distributed import as_completed
 
     futures = client.compute(list(tasks.values()))

@@ -49,9 +49,9 @@ import torch.nn.functional as F
 
 from xai_nb_utils.core.evaluation import forward_in_chunks
 from xai_nb_utils.core.params import check_choice, check_float, check_int
-from xai_nb_utils.core.tensors import image_seeds, neighbour_differences, perturb, total_variation
+from xai_nb_utils.core.tensors import (baseline_image, blur_kernel_for, image_seeds, neighbour_differences, perturb,
+                                       total_variation)
 from xai_nb_utils.methods.registry import register_method
-from xai_nb_utils.metrics.perturbation import baseline_image, blur_kernel_for
 
 OBJECTIVES = ("deletion", "insertion", "naive", "bilateral")
 SMOOTHNESS = ("btv", "tv")

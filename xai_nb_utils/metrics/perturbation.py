@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from xai_nb_utils.core.evaluation import chunk_rows, evaluate_rows, forward_in_chunks
 from xai_nb_utils.core.params import check_choice
-from xai_nb_utils.core.tensors import baseline_image, blur_kernel_for, normalize_maps  # noqa: F401 (re-exported)
+from xai_nb_utils.core.tensors import baseline_image, normalize_maps
 from xai_nb_utils.core.validate import (check_images, check_maps, check_positive_int, check_targets,
                                        model_output_on_one)
 

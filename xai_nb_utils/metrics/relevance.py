@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from xai_nb_utils.core.tensors import normalize_maps, reduce_channels
-from xai_nb_utils.metrics.perturbation import baseline_image, insertion_deletion
+from xai_nb_utils.core.tensors import baseline_image
+from xai_nb_utils.metrics.perturbation import insertion_deletion
 
 BLUR_SIGMA_FRACTION = 11 / 224  # the authors' blur: kernel 55, sigma 11 on 224-pixel images
 DELTA = 1 / 32

@@ -10,6 +10,7 @@ controls' positions (a metric that ranks Fake-CAM or a random map among the real
 Slow methods run with the benchmark's budget settings (:data:`BUDGET`), not the papers' (their notebooks do that).
 """
 import functools
+import time
 from dataclasses import asdict, dataclass, field
 
 import dask
@@ -111,11 +112,11 @@ def metric_names(model_name: str) -> tuple:
 
 
 def _loaded(config: BenchmarkConfig, model_name: str):
-    return _trained(config.profile, config.seed, model_name)
+    return _trained_with_test_split(config.profile, config.seed, model_name)
 
 
 @functools.lru_cache(maxsize=None)
-def _trained(profile: str, seed: int, model_name: str):
+def _trained_with_test_split(profile: str, seed: int, model_name: str):
     """The trained model and its test split, loaded once per process (a Dask worker runs many tasks)."""
     torch.set_num_threads(1)
     trained = trained_model(model_name, profile, seed=seed, device="cpu")
@@ -152,8 +153,6 @@ def maps_task(config: BenchmarkConfig, model_name: str, method: str, chunk_index
     key = task_key(config, trained, model_name, method, chunk_index, randomized=randomized)
 
     def build():
-        import time
-
         x, y, _ = _images(config, split, chunk_index)
         model = randomized_copy(trained.model, seed=config.seed) if randomized else trained.model
         kwargs = _method_kwargs(config, trained, method)
