@@ -21,7 +21,7 @@ from scipy import stats
 
 from xai_nb_utils.core.params import by_profile, check_choice
 from xai_nb_utils.core.tasks import cached_result
-from xai_nb_utils.core.tensors import normalize_maps, seeded
+from xai_nb_utils.core.tensors import normalize_maps, reduce_channels, seeded
 from xai_nb_utils.methods import available_methods, explain
 from xai_nb_utils.methods.dre.generator import fit_relevance_estimator, model_fingerprint
 from xai_nb_utils.metrics.localization import pointing_scores
@@ -173,12 +173,17 @@ def metric_task(config: BenchmarkConfig, model_name: str, method: str, chunk_ind
                          lambda: score(metric, trained, split, config, chunk_index, maps, randomized_maps))
 
 
+def one_channel(maps: torch.Tensor) -> torch.Tensor:
+    """Maps with one value per colour channel reduced to their absolute sum; one-channel maps as they are."""
+    return reduce_channels(maps) if maps.shape[1] > 1 else maps
+
+
 def score(metric: str, trained, split, config: BenchmarkConfig, chunk_index: int, maps: dict,
           randomized_maps: dict | None) -> np.ndarray:
     """One metric's per-image values (see :data:`METRICS` for each convention)."""
     model, (x, y, rows) = trained.model, _images(config, split, chunk_index)
     saliency = maps["maps"]
-    single = saliency.abs().sum(1, keepdim=True) if saliency.shape[1] > 1 else saliency
+    single = one_channel(saliency)
     if metric in ("insertion", "deletion"):
         return insertion_deletion(model, x, single, y, mode=metric).auc
     if metric in ("AD", "AI", "AG"):
@@ -194,9 +199,7 @@ def score(metric: str, trained, split, config: BenchmarkConfig, chunk_index: int
     if metric in ("pointing", "energy_pointing"):
         return pointing_scores(single, split.boxes[rows])["SP" if metric == "pointing" else "EP"]
     if metric == "randomization":
-        other = randomized_maps["maps"]
-        other = other.abs().sum(1, keepdim=True) if other.shape[1] > 1 else other
-        return spearman(single.abs(), other.abs())
+        return spearman(single.abs(), one_channel(randomized_maps["maps"]).abs())
     if metric == "input_similarity":
         return similarity_to_input(saliency, x)["ssim"].to_numpy()
     if metric == "seconds":
