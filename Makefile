@@ -9,7 +9,7 @@ KERNEL := xai-workbook
 PROFILE ?= default
 DEVICE ?= auto
 
-.PHONY: setup report smoke test test-browser bench clean-cache
+.PHONY: setup report smoke explore test test-browser bench clean-cache
 
 setup: $(STAMP)
 
@@ -25,6 +25,12 @@ report: setup
 
 smoke: setup
 	$(PY) -m xai_nb_utils.report --profile smoke --device $(DEVICE)
+
+# The explorer app (notebooks/explorer.ipynb) served by Voila on 127.0.0.1; Ctrl-C stops it.
+EXPLORE_PORT ?= 8866
+explore: setup
+	@echo "explorer: http://127.0.0.1:$(EXPLORE_PORT)/ (profile $(PROFILE); Ctrl-C stops it)"
+	XAI_EXPLORER_PROFILE=$(PROFILE) $(VENV)/bin/voila notebooks/explorer.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(EXPLORE_PORT)
 
 # Two workers: the notebooks run in order on one (one xdist group), the unit tests on the other.
 # One thread per process, so the two workers do not fight over the two cores.

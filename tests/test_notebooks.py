@@ -14,6 +14,7 @@ from xai_nb_utils.core.paths import notebooks_dir, repo_root
 NOTEBOOKS = report.find_notebooks(notebooks_dir())
 COMMON_PARAMETERS = {"profile": "default", "device": "auto", "seed": 0}
 CHECKS_DIR = repo_root() / "tests" / "notebook_checks"
+MAX_EXECUTED_BYTES = 3_000_000  # an executed notebook (outputs included) stays below 3 MB
 
 
 def _parameters_cells(notebook):
@@ -76,16 +77,54 @@ def test_notebook_runs_on_smoke_profile(path, tmp_path, monkeypatch):
     failed = [claim for claim in results["claims"] if not claim["passed"]]
     assert not failed, f"{path.name}: claims that do not hold: {json.dumps(failed, indent=1)}"
     check_paper_claims(path.stem, results)
+    check_exercises(path.stem, results)
+    executed = tmp_path / "reports" / f"{path.stem}.ipynb"
+    assert executed.stat().st_size < MAX_EXECUTED_BYTES, \
+        f"{path.name} executed weighs {executed.stat().st_size / 1e6:.1f} MB (at most 3 MB: fewer or smaller figures)"
     check_results = _notebook_check(path.stem)
     if check_results is not None:
         check_results(results)
+
+
+def is_paper_notebook(stem: str) -> bool:
+    """01-07: the notebooks that reproduce one paper each (not the tour, the benchmark or the explorer)."""
+    return stem[:2] in {f"{number:02d}" for number in range(1, 8)}
+
+
+def check_exercises(stem: str, results: dict) -> None:
+    """A paper notebook ends with two or three exercises: each has a question, those answered by a rerun give the
+    papermill command with their parameters, and those this run can answer carry an answer with a number."""
+    if not is_paper_notebook(stem):
+        return
+    exercises = results["records"].get("exercises")
+    assert exercises and 2 <= len(exercises) <= 3, f"{stem}: needs 2-3 exercises (nbu.answer_exercises)"
+    for exercise in exercises:
+        assert exercise["question"].endswith("?"), exercise
+        if exercise["parameters"]:
+            assert exercise["command"].startswith(f"papermill notebooks/{stem}.ipynb "), exercise
+            assert all(f"-p {name} " in exercise["command"] for name in exercise["parameters"]), exercise
+        if exercise["answered"]:
+            assert any(character.isdigit() for character in exercise["answer"]), exercise
+    assert any(exercise["answered"] for exercise in exercises), f"{stem}: no exercise is answered by its own run"
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
+def test_exercise_is_answered_when_run_with_its_parameters(tmp_path, monkeypatch):
+    """Notebook 01 (the cheapest) rerun with its second exercise's parameters prints that exercise's answer."""
+    monkeypatch.setenv("XAI_FIGURES_DIR", str(tmp_path / "figures"))
+    path = notebooks_dir() / "01_gax_toy_2d_rotation.ipynb"
+    results, _ = report.run_notebook(path, "smoke", tmp_path / "reports", {"device": "auto", "k_eta": 0.6})
+    exercise = results["records"]["exercises"][1]
+    assert exercise["parameters"] == {"k_eta": 0.6} and exercise["answered"], exercise
+    assert "k eta = 0.6" in exercise["answer"], exercise
 
 
 def check_paper_claims(stem: str, results: dict) -> None:
     """A paper notebook (all but the tour) records the papers' claims it examines in the ledger, each decided by
     a paired comparison with a verdict in three states (on smoke, verdicts may be inconclusive)."""
     claims = results.get("paper_claims", [])
-    if stem.startswith("00_"):
+    if not is_paper_notebook(stem) and not stem.startswith("08_"):
         return
     assert claims, f"{stem} records no paper claim (run.recorder.paper_claim)"
     for claim in claims:

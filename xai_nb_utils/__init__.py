@@ -4,6 +4,7 @@ The notebooks use ``import xai_nb_utils as nbu`` and these names; the sub-packag
 ``core`` (paths, caches, results, parameters, tensor conventions), ``data``, ``models``, ``methods`` (the registry,
 the baselines and one module per paper method), ``metrics``, ``studies`` (one module per notebook), ``viz``.
 """
+from xai_nb_utils.core.exercises import Exercise, answer_exercises
 from xai_nb_utils.core.params import PROFILES, check_choice, check_float, check_int, resolve_device, seed_everything, setup
 from xai_nb_utils.core.paths import MissingDataError, data_dir, figures_dir, reports_dir
 from xai_nb_utils.core.tensors import normalize_maps, reduce_channels
@@ -21,5 +22,5 @@ __all__ = [
     "average_drop_increase_gain", "co_score", "insertion_deletion", "normalize_maps", "get_layer",
     "PROFILES", "check_choice", "check_float", "check_int", "resolve_device", "seed_everything", "setup",
     "MissingDataError", "data_dir", "figures_dir", "reports_dir", "overlay", "save_figure", "show_maps",
-    "trained_model", "live",
+    "trained_model", "live", "Exercise", "answer_exercises",
 ]

@@ -11,12 +11,17 @@ the methods.
 import matplotlib.pyplot as plt
 import pandas as pd
 
+import torch
+
+from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.core.evaluation import predicted_classes
-from xai_nb_utils.methods.gax import COMBINATIONS, OUTPUTS
+from xai_nb_utils.methods.gax import COMBINATIONS, OUTPUTS, as_output, ax_heatmap
 from xai_nb_utils.metrics.error_detection import co_gap, wrong_placements
+from xai_nb_utils.metrics.perturbation import ax_combine, co_score_from_outputs
 from xai_nb_utils.metrics.statistics import one_sample_comparison, paired_comparison
 from xai_nb_utils.studies.common import method_label
+from xai_nb_utils.viz.plotting import overlay, signed_map
 from xai_nb_utils.studies.gax_systems import ax_study, claims_summary  # noqa: F401  (used by the notebook)
 from xai_nb_utils.studies.gax_systems import (PAPER, PAPER_AX_METHODS, ax_scores, embedded_system, gradcam_kwargs,
                                               imagenet_systems)
@@ -116,6 +121,37 @@ def plot_co_distributions(scores: pd.DataFrame, model: str, combination: str = "
         sns.histplot(data=part[part["method"] == method], x="co", hue="prediction", hue_order=["correct", "wrong"],
                      palette=palette, stat="density", common_norm=False, bins=30, ax=ax)
         ax.set_title(method, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def image_systems(systems: list) -> dict:
+    """name -> system for the systems with images (those with a Grad-CAM layer), for the AX widget."""
+    return {system.name: system for system in systems if system.extra["gradcam_layer"] is not None}
+
+
+def plot_ax_process(system, index: int, method: str, combination: str = "add", output: str = "logit"):
+    """The AX process on one sample: the image, its heatmap ``h`` for the predicted class (signed, normalised by
+    max|h|), the combined input and the class scores before / after, titled with the CO score w.r.t. the label."""
+    check_choice("combination", combination, COMBINATIONS)
+    check_choice("output", output, OUTPUTS)
+    x, label = system.x[index:index + 1], system.y[index:index + 1]
+    h = ax_heatmap(system.model, x, method, **gradcam_kwargs(system.extra["gradcam_layer"]).get(method, {}))
+    combined = ax_combine(x, h, combination)
+    with torch.no_grad():
+        before, after = (as_output(system.model(inputs), output) for inputs in (x, combined))
+    co = float(co_score_from_outputs(before, after, label))
+    fig, axes = plt.subplots(1, 4, figsize=(11, 2.8), gridspec_kw={"width_ratios": [1, 1, 1, 1.6]})
+    overlay(axes[0], x[0].cpu(), title=f"label {int(label)}, predicted {int(before.argmax(1))}")
+    signed_map(axes[1], h[0].cpu(), title=f"h: {method_label(method)}")
+    overlay(axes[2], combined[0].cpu(), title=f"{'x + h' if combination == 'add' else 'x * h'} (shown clipped to [0, 1])")
+    classes = range(before.shape[1])
+    axes[3].bar([c - 0.2 for c in classes], before[0].cpu(), width=0.4, label="x")
+    axes[3].bar([c + 0.2 for c in classes], after[0].cpu(), width=0.4, label="combined")
+    axes[3].axvspan(int(label) - 0.5, int(label) + 0.5, color="tab:green", alpha=0.15, label="label")
+    axes[3].set_xticks(list(classes))
+    axes[3].set_title(f"{output}: CO score {co:+.3g}, predicted after {int(after.argmax(1))}", fontsize=9)
+    axes[3].legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -323,3 +359,35 @@ def plot_co_by_layer(table: pd.DataFrame, title: str = ""):
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# ----------------------------------------------------------------------------------------------- exercises
+
+
+def prediction_flips(scores: pd.DataFrame, combination: str = "add") -> pd.Series:
+    """Per method, the share of samples (all systems) whose prediction changes when the heatmap is applied."""
+    part = scores[(scores["combination"] == combination) & (scores["output"] == "logit")]
+    return (part["pred"] != part["pred_after"]).groupby(part["method"]).mean().sort_values()
+
+
+def exercises(scores: pd.DataFrame, share_informative: float, best: pd.DataFrame, gap_output: str) -> list:
+    """The notebook's "try it" exercises, answered from this run's results."""
+    def flips_answer():
+        flips = prediction_flips(scores)
+        return (f"x + h changes the prediction of {flips.iloc[0]:.1%} of the samples with {flips.index[0]} and of "
+                f"{flips.iloc[-1]:.1%} with {flips.index[-1]} (all systems); the CO score in the widget's title "
+                f"is positive when the label's score rose more than the others'.")
+
+    def softmax_answer():
+        largest = ", ".join(f"{row.model}: {row.method} ({row.auroc:.2f})" for row in best.itertuples())
+        share = ("no trained image model has enough wrong predictions in this sample to decide"
+                 if pd.isna(share_informative) else
+                 f"{share_informative:.0%} of the (trained image model, method) pairs have an AUROC interval above 0.5")
+        return f"with gap_output = {gap_output!r}, {share}; the largest gaps: {largest}."
+
+    return [
+        Exercise("With the AX widget, step through the samples for one method: how often does x + h change the "
+                 "model's prediction, and for which method most?", flips_answer),
+        Exercise("Does the correct/wrong gap survive when the CO score is taken on softmax probabilities instead "
+                 "of logits?", softmax_answer, {"gap_output": "softmax"}),
+    ]

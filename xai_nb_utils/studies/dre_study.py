@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.tasks import run_calls
 from xai_nb_utils.core.progress import tqdm
 
@@ -592,3 +593,26 @@ def constraint_spread(table: pd.DataFrame) -> pd.DataFrame:
     """Figure 10(c): max - min of the mean M_F (raw) and M_E over the constraint settings, per kind (the paper:
     DRE insensitive, MGnet sensitive)."""
     return table.groupby("kind")[["M_F (raw)", "M_E"]].agg(lambda v: v.max() - v.min())
+
+
+def exercises(table: pd.DataFrame, distribution_table: pd.DataFrame, mpert_iterations: int) -> list:
+    """The notebook's "try it" exercises, answered from this run's tables."""
+    def distribution_answer() -> str:
+        part = distribution_table.set_index("setting")
+        return ("; ".join(f"{setting}: controller CoS {row['pre-configured CoS']:+.2f}, M_F {row['M_F (raw)']:.1f}, "
+                          f"M_E {row['M_E']:.1f}" for setting, row in part.iterrows())
+                + f". Best M_E: {part['M_E'].idxmax()}; best M_F: {part['M_F (raw)'].idxmax()}.")
+
+    def mpert_answer() -> str:
+        rows = table.set_index("method")
+        mpert, dre_row = rows.loc["MPert"], rows.loc["DRE"]
+        return (f"with {mpert_iterations} MPert steps: M_F (normalised) {mpert['M_F (normalised)']:.1f} and M_E "
+                f"{mpert['M_E']:.1f} at {mpert['seconds / image']:.2f} s per image, against DRE's "
+                f"{dre_row['M_F (normalised)']:.1f} / {dre_row['M_E']:.1f} at {dre_row['seconds / image']:.4f} s.")
+
+    return [
+        Exercise("With the controller widget, move eta and h and watch the density's skew: which of the Fig. 10b "
+                 "settings (trained generators) gives the best M_F and M_E?", distribution_answer),
+        Exercise("Give MPert the paper's 300 optimisation steps: does it pull further ahead of DRE, and at what "
+                 "cost per image?", mpert_answer, {"mpert_iterations": 300}),
+    ]

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.data.embedded import ImageSplit, with_marker
 from xai_nb_utils.methods.gax import ax_heatmap, gax
 from xai_nb_utils.metrics.regions import region_share
@@ -284,3 +285,25 @@ def marker_claim(evidence: dict) -> dict:
             "labels": ("marker lift", "no preference"),
             "paper_value": "the empty space 'might have been used as a false distinct feature' (Fig. 5F, one X-ray, "
                            "qualitative)"}
+
+
+def exercises(convergence: pd.DataFrame, mass: pd.DataFrame, similarity_factor: float, max_iter: int) -> list:
+    """The notebook's "try it" exercises, answered from this run's results."""
+    def iterations_answer():
+        return "; ".join(f"{row.model}: {row.share_converged:.0%} of {row.images} images reached CO >= {row.target:g}, "
+                         f"after a median of {row.median_iterations_to_target:g} iterations (cap {max_iter})"
+                         for row in convergence.itertuples()) + "."
+
+    def similarity_answer():
+        ratios = mass[mass["heatmap"] == "GAX h"].set_index("model")["ratio"]
+        return (f"with similarity_factor = {similarity_factor:g}: " + iterations_answer()
+                + " Extreme-intensity mass ratio of the final h: "
+                + ", ".join(f"{model} {ratio:.2f}" for model, ratio in ratios.items()) + " (1 = no concentration).")
+
+    return [
+        Exercise("With the widget, follow an image through the stored iterations: how many iterations does GAX "
+                 "need to reach the CO target on each model?", iterations_answer),
+        Exercise("Switch off the similarity term that keeps h close to the image (similarity_factor = 0): does GAX "
+                 "reach the target sooner, and does the heatmap still concentrate on extreme intensities?",
+                 similarity_answer, {"similarity_factor": 0.0}),
+    ]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.params import check_choice, check_float
 from xai_nb_utils.metrics.statistics import one_sample_comparison
 from xai_nb_utils.methods.toy_rotation import (ACTIVATIONS, as_batch, ascent_gain, closed_form_heatmap, co_score,
@@ -352,3 +353,24 @@ def co_range(scores: pd.DataFrame) -> dict:
     """Min, mean and max of each column of :func:`co_by_activation`."""
     return {name: {"min": float(co.min()), "mean": float(co.mean()), "max": float(co.max())}
             for name, co in scores.items()}
+
+
+def exercises(gain: pd.DataFrame, co_ranges: dict, k_eta: float, a1: float) -> list:
+    """The notebook's "try it" exercises, answered from this run's results."""
+    def gain_answer():
+        nearest = gain.loc[min(gain.index)]
+        return (f"for a1 = {nearest.name} (a2 = {nearest.a2:.2f}) ||grad Delta||^2 (the ascent's gain per unit of k eta) falls to "
+                f"{nearest.gain_min:.4f} at theta = {nearest.gain_argmin:+.3f} pi, {nearest.gain_argmin_to_homogeneous:.3f} "
+                f"pi from a homogeneous angle: the heatmap is then almost x itself.")
+
+    def k_eta_answer():
+        means = ", ".join(f"{name} {values['mean']:.3f} (range {values['min']:.3f} to {values['max']:.3f})"
+                          for name, values in co_ranges.items())
+        return f"with k eta = {k_eta:g} the CO score of the GAX heatmap (a1 = {a1}) over the rotation: {means}."
+
+    return [
+        Exercise("With the widget, bring a1 close to 0.5 and sweep theta/pi: at which angle does gradient ascent "
+                 "stop changing the heatmap?", gain_answer),
+        Exercise("Halve the ascent (k eta = 0.6): how do the CO scores of the GAX heatmap change under LeakyReLU "
+                 "and under the sigmoid?", k_eta_answer, {"k_eta": 0.6}),
+    ]

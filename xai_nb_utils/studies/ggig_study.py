@@ -12,6 +12,7 @@ import time
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
+from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import VERDICTS, verdict_counts
@@ -452,3 +453,24 @@ def plot_sensitivity(sensitivity: pd.DataFrame, sweeps):
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def exercises(sensitivity: pd.DataFrame, costs: pd.DataFrame, geg_sigma: float) -> list:
+    """The notebook's "try it" exercises, answered from this run's sensitivity and cost tables."""
+    def sigma_answer() -> str:
+        part = sensitivity[(sensitivity["method"] == "geg") & (sensitivity["parameter"] == "sigma")]
+        return ("GEG over sigma: " + "; ".join(f"sigma {row.value:g}: acceptance {row.acceptance_rate:.0%}, "
+                                               f"Spearman to the input {row.spearman:.3f}" for row in part.itertuples())
+                + " (a larger sigma moves further from the model, so fewer perturbed models keep its answer).")
+
+    def acceptance_answer() -> str:
+        geg = costs.set_index("method").loc["GEG"]
+        return (f"with geg_sigma = {geg_sigma:g}: {geg.acceptance_rate:.0%} of the perturbed models were accepted, "
+                f"{geg.seconds_per_image:.2f} s per image for {geg.accepted_per_image:g} accepted models.")
+
+    return [
+        Exercise("With the widget, choose GEG and move sigma: from which sigma on do the maps stop looking like "
+                 "the input gradient?", sigma_answer),
+        Exercise("Perturb the weights ten times more (geg_sigma = 0.01): how many perturbed models does GEG still "
+                 "accept, and what does that cost?", acceptance_answer, {"geg_sigma": 0.01}),
+    ]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.tasks import run_calls
 from xai_nb_utils.core.progress import tqdm
 
@@ -731,3 +732,27 @@ def plot_maps_and_curves(x, evaluated: dict, index: int = 0, cell: float = 2.0):
     axes[2, 0].set_xlabel("fraction of pixels", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def exercises(table1: pd.DataFrame, iterations: int, ig_steps: int) -> list:
+    """The notebook's "try it" exercises, answered from this run's Table 1 analog."""
+    rows = table1.set_index(["method", "resolution"])
+
+    def comparison(resolution: str) -> str:
+        igos, igos_pp = rows.loc[("I-GOS", resolution)], rows.loc[("iGOS++", resolution)]
+        return (f"{resolution}: insertion iGOS++ {igos_pp.insertion:.3f} vs I-GOS {igos.insertion:.3f}, deletion "
+                f"{igos_pp.deletion:.3f} vs {igos.deletion:.3f}, {igos_pp.seconds_per_image:.2f} vs "
+                f"{igos.seconds_per_image:.2f} s per image")
+
+    def resolutions_answer() -> str:
+        resolutions = [r for r in table1["resolution"].unique() if ("iGOS++", r) in rows.index]
+        return (f"means over {int(rows['images'].max())} scenes, {iterations} iterations, {ig_steps} IG steps: "
+                + "; ".join(comparison(r) for r in resolutions) + " (higher insertion, lower deletion is better).")
+
+    return [
+        Exercise("With the widget, explain one scene with 'I-GOS' and with 'iGOS++' at each mask size: which "
+                 "variant keeps the class score up when its top pixels are inserted?", resolutions_answer),
+        Exercise("Run the paper's budget (15 iterations, 20 integrated-gradient steps): does iGOS++ still beat "
+                 "I-GOS, and what does the larger budget cost per image?", resolutions_answer,
+                 {"iterations": 15, "ig_steps": 20}),
+    ]

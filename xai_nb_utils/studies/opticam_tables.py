@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
@@ -670,3 +671,29 @@ def plot_scores(table: pd.DataFrame, x: str, hue: str, logx: bool = False):
     axes[-1].legend(title=hue, fontsize=8, bbox_to_anchor=(1.02, 1), loc="upper left")
     fig.tight_layout()
     return fig
+
+
+def exercises(table1: pd.DataFrame, max_iter: int, iterations: int) -> list:
+    """The notebook's "try it" exercises, answered from this run's Table 1 analog (DigitScenes)."""
+    rows = table1.set_index("method")
+
+    def best_answer() -> str:
+        methods = rows.drop(index=["Fake-CAM", "Random"], errors="ignore")  # the references
+        lowest_drop, highest_increase = methods["AD"].idxmin(), methods["AI"].idxmax()
+        return (f"lowest average drop: {lowest_drop} ({rows.loc[lowest_drop, 'AD']:.1f} %), highest average "
+                f"increase: {highest_increase} ({rows.loc[highest_increase, 'AI']:.1f} %); Fake-CAM (a mask of "
+                f"ones) scores AD {rows.loc['Fake-CAM', 'AD']:.2f} % and AI {rows.loc['Fake-CAM', 'AI']:.1f} %, which is why AD and AI "
+                f"alone cannot rank methods.")
+
+    def iterations_answer() -> str:
+        opti, grad = rows.loc["Opti-CAM"], rows.loc["Grad-CAM"]
+        return (f"with max_iter = {max_iter} ({iterations} iterations run): Opti-CAM AD {opti.AD:.1f} % / AG "
+                f"{opti.AG:.1f} % against Grad-CAM's {grad.AD:.1f} % / {grad.AG:.1f} %, in "
+                f"{opti['T (s / 8 images)']:.2f} s per 8 images.")
+
+    return [
+        Exercise("With the widget, compare the masked images of each method: which method's mask keeps the class "
+                 "score highest (lowest AD, highest AI)?", best_answer),
+        Exercise("Stop Opti-CAM after 10 iterations instead of 100: how much of its advantage over Grad-CAM "
+                 "remains, and how much time does it save?", iterations_answer, {"max_iter": 10}),
+    ]

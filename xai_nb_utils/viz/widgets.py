@@ -4,6 +4,8 @@
 ``interactive_output`` that redraws on every change. Under the papermill runner or the notebook tests
 (``XAI_HEADLESS=1``) no kernel answers widget events, so the default state is drawn once as a static figure instead.
 """
+import time
+
 import ipywidgets
 import matplotlib.pyplot as plt
 from IPython.display import display
@@ -30,15 +32,26 @@ def labelled(name: str, widget):
     return widget
 
 
-def live(draw, **controls) -> None:
+def live(draw, timed: bool = False, **controls) -> None:
     """Wire ``controls`` (name -> ipywidget) to ``draw(**values)`` (which makes a matplotlib figure) and display
-    the result once. Returns nothing, so the cell's value does not display a second copy."""
+    the result once. Returns nothing, so the cell's value does not display a second copy. ``timed``: a status line
+    under the controls says "computing ..." while ``draw`` runs and how long it took afterwards (for slow draws)."""
     if is_headless():
         draw(**{name: widget.value for name, widget in controls.items()})
         plt.show()
         return
     controls = {name: labelled(name, widget) for name, widget in controls.items()}
-    output = ipywidgets.interactive_output(draw, controls)
     row = ipywidgets.HBox(list(controls.values()), layout=ipywidgets.Layout(flex_flow="row wrap"))
-    box = ipywidgets.VBox([row, output])
+    if timed:
+        status = ipywidgets.HTML()
+
+        def draw_timed(**values):
+            status.value = "<i>computing ...</i>"
+            started = time.perf_counter()
+            draw(**values)
+            status.value = f"drawn in {time.perf_counter() - started:.1f} s"
+
+        box = ipywidgets.VBox([row, status, ipywidgets.interactive_output(draw_timed, controls)])
+    else:
+        box = ipywidgets.VBox([row, ipywidgets.interactive_output(draw, controls)])
     display(box)
