@@ -82,9 +82,13 @@ class Run:
     device: torch.device
     seed: int
     recorder: Recorder = field(repr=False)
+    paper_scale: str = "full"  # "tiny": the paper profile's data, models and code path at the smoke sizes
 
     def pick(self, smoke: Any, default: Any, paper: Any = None) -> Any:
-        """The value for this run's profile (``paper`` falls back to ``default``)."""
+        """The value for this run's profile (``paper`` falls back to ``default``; ``paper_scale="tiny"`` takes
+        the ``smoke`` value)."""
+        if self.profile == "paper" and self.paper_scale == "tiny":
+            return smoke
         return by_profile(self.profile, smoke, default, paper)
 
     def record(self, key: str, value: Any) -> Any:
@@ -94,11 +98,21 @@ class Run:
         return self.recorder.claim(name, passed, detail)
 
 
-def setup(notebook: str, profile: str = "default", device: str = "auto", seed: int = 0) -> Run:
-    """Validate the common parameters, seed everything, choose the device and open the results recorder."""
+PAPER_SCALES = ("full", "tiny")
+
+
+def setup(notebook: str, profile: str = "default", device: str = "auto", seed: int = 0,
+          paper_scale: str = "full") -> Run:
+    """Validate the common parameters, seed everything, choose the device and open the results recorder.
+    ``paper_scale="tiny"`` (profile ``paper`` only) keeps the paper's data and code path at the smoke sizes, so
+    that tests can run it against small fixture data."""
     check_choice("profile", profile, PROFILES)
+    check_choice("paper_scale", paper_scale, PAPER_SCALES)
+    if paper_scale != "full" and profile != "paper":
+        raise ValueError(f"parameter 'paper_scale' = {paper_scale!r} applies to profile 'paper' only "
+                         f"(this run: profile {profile!r}); leave it at 'full'")
     seed = check_int("seed", seed, minimum=0)
     torch_device = resolve_device(device)
     seed_everything(seed)
-    recorder = Recorder(notebook, profile=profile, seed=seed, device=str(torch_device))
-    return Run(notebook, profile, torch_device, seed, recorder)
+    recorder = Recorder(notebook, profile=profile, seed=seed, device=str(torch_device), paper_scale=paper_scale)
+    return Run(notebook, profile, torch_device, seed, recorder, paper_scale)

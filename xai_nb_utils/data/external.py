@@ -28,7 +28,7 @@ from torch import nn
 from torchvision.transforms import functional as TF
 
 from xai_nb_utils.core.paths import MissingDataError, data_dir
-from xai_nb_utils.data.embedded import ImageDataset, ImageSplit, boxes_to_masks
+from xai_nb_utils.data.embedded import MNIST_CLASSES, ImageDataset, ImageSplit, boxes_to_masks
 
 IMAGE_SUFFIXES = {".jpeg", ".jpg", ".png"}
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -307,3 +307,68 @@ def load_chest_xray(root: str | Path | None = None, size: int = 256, seed: int =
               for name, split in splits.items()}
     return ImageDataset("chest_xray", splits["train"], splits["val"], splits["test"], CHEST_CLASSES,
                         info={"root": str(root), "size": size, "seed": seed, "counts": counts})
+
+
+# ------------------------------------------------------------------------------------------------ MNIST (IDX)
+
+MNIST_FILES = {"train_images": "train-images-idx3-ubyte", "train_labels": "train-labels-idx1-ubyte",
+               "test_images": "t10k-images-idx3-ubyte", "test_labels": "t10k-labels-idx1-ubyte"}
+IDX_MAGIC = {3: 2051, 1: 2049}  # IDX magic numbers of unsigned-byte images (3 dimensions) and labels (1)
+MNIST_VALIDATION = 5000  # training digits held out (seeded) for validation and temperature scaling
+
+
+def read_idx(path: Path, dimensions: int) -> torch.Tensor:
+    """An IDX file of unsigned bytes (LeCun's MNIST format, gzip or not) as a uint8 tensor; a wrong header is a
+    clear error naming the file."""
+    import gzip
+
+    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else None
+    if magic != IDX_MAGIC[dimensions]:
+        raise ValueError(f"{path} is not an IDX file of {dimensions}-dimensional unsigned bytes (magic number "
+                         f"{magic}, expected {IDX_MAGIC[dimensions]}): is it the right MNIST file, fully downloaded?")
+    shape = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(dimensions)]
+    body = raw[4 + 4 * dimensions:]
+    if len(body) != int(np.prod(shape)):
+        raise ValueError(f"{path} declares shape {shape} but holds {len(body)} bytes: the file is truncated")
+    return torch.frombuffer(bytearray(body), dtype=torch.uint8).reshape(shape)
+
+
+def mnist_idx_files(root: Path) -> dict[str, Path]:
+    """The four MNIST files in ``root`` (each as ``<name>`` or ``<name>.gz``); missing ones are a MissingDataError
+    that names them and the folder."""
+    found, missing = {}, []
+    for key, name in MNIST_FILES.items():
+        candidates = [root / name, root / f"{name}.gz"]
+        present = [path for path in candidates if path.is_file()]
+        if present:
+            found[key] = present[0]
+        else:
+            missing.append(name)
+    if missing:
+        raise MissingDataError(f"MNIST: {', '.join(missing)} (or .gz) not found in {root}; put the four IDX files "
+                               f"of yann.lecun.com/exdb/mnist ({', '.join(MNIST_FILES.values())}, gzip or not) there, "
+                               "or pass root= (torchvision's MNIST/raw/ folder has them)")
+    return found
+
+
+def load_mnist_idx(root: str | Path | None = None, seed: int = 0) -> ImageDataset:
+    """The full MNIST from its IDX files (default root ``data/external/mnist``): the 60,000 training digits minus
+    :data:`MNIST_VALIDATION` drawn with ``seed`` for validation, and the 10,000 test digits; pixels in [0, 1]."""
+    root = Path(root) if root is not None else external_dir() / "mnist"
+    files = mnist_idx_files(root)
+    arrays = {key: read_idx(path, 3 if key.endswith("images") else 1) for key, path in files.items()}
+    for part in ("train", "test"):
+        if len(arrays[f"{part}_images"]) != len(arrays[f"{part}_labels"]):
+            raise ValueError(f"MNIST {part}: {len(arrays[f'{part}_images'])} images but "
+                             f"{len(arrays[f'{part}_labels'])} labels in {root}")
+    x_train = arrays["train_images"].float().div(255.0).unsqueeze(1)
+    y_train = arrays["train_labels"].long()
+    n_val = min(MNIST_VALIDATION, len(y_train) // 10)
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(y_train)))
+    val, train = order[:n_val].sort().values, order[n_val:].sort().values
+    test = ImageSplit(arrays["test_images"].float().div(255.0).unsqueeze(1), arrays["test_labels"].long())
+    sizes = {key: path.stat().st_size for key, path in files.items()}  # in the model cache key: other files retrain
+    return ImageDataset("mnist_full", ImageSplit(x_train[train], y_train[train]), ImageSplit(x_train[val], y_train[val]),
+                        test, classes=MNIST_CLASSES, info={"root": str(root), "seed": seed,
+                                                                          "file_sizes": sizes})

