@@ -19,7 +19,7 @@ import torch
 from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.methods import dre
 from xai_nb_utils.methods.dre.controller import DEFAULT_ETA, DEFAULT_H
-from xai_nb_utils.methods.gax import gax
+from xai_nb_utils.methods.gax import gax, normalize_max_abs
 from xai_nb_utils.methods.opticam import optimize_opticam
 from xai_nb_utils.methods.registry import explain
 from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, co_score, insertion_deletion
@@ -146,7 +146,7 @@ def scores_table(case: Case, maps: dict, curves: dict) -> pd.DataFrame:
     rows = []
     for method, saliency in maps.items():
         drop = average_drop_increase_gain(case.model, case.x, saliency, case.target)
-        heat = (saliency / saliency.abs().amax().clamp_min(1e-12)).expand_as(case.x)
+        heat = normalize_max_abs(saliency).expand_as(case.x)
         rows.append({"method": method_label(method),
                      **{f"{mode} AUC": float(curves[method][mode].auc[0]) for mode in MODES},
                      "AD (%)": drop["AD"], "AG (%)": drop["AG"], "AI (%)": drop["AI"],
