@@ -1,11 +1,19 @@
-"""The ``paper`` profile's loaders against fixture files in the real formats, and notebook 07 on the paper code
-path (``paper_scale="tiny"``): exactly what a user would put under data/external/."""
+"""The ``paper`` profile against fixture files in the real formats (exactly what a user would put under
+data/external/): the MNIST IDX loader, every notebook with a paper path (02-07) run on it at ``paper_scale="tiny"``,
+and the errors for a missing file (one per loader) and a wrong weights file. The other loaders' unit tests are in
+test_external.py."""
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 import torch
 
+import paper_fixtures
 from paper_fixtures import write_idx, write_mnist_idx
 from xai_nb_utils import report
-from xai_nb_utils.core.paths import MissingDataError, notebooks_dir
+from xai_nb_utils.core.paths import MissingDataError, cache_dir, notebooks_dir
 from xai_nb_utils.data.external import MNIST_FILES, MNIST_VALIDATION, load_mnist_idx
 
 
@@ -41,34 +49,124 @@ def test_mnist_idx_wrong_or_truncated_file_is_a_clear_error(tmp_path):
         load_mnist_idx(tmp_path)
 
 
-@pytest.fixture
-def paper_data(tmp_path, monkeypatch):
-    """``XAI_DATA_DIR`` with the fixture MNIST under external/mnist (models trained on it are cached there)."""
-    root = tmp_path / "data"
-    write_mnist_idx(root / "external" / "mnist", n_train=1200, n_test=100)
-    monkeypatch.setenv("XAI_DATA_DIR", str(root))
-    monkeypatch.setenv("XAI_FIGURES_DIR", str(tmp_path / "figures"))
+# ------------------------------------------------------------------------------ the notebooks on the paper path
+
+@pytest.fixture(scope="module")
+def paper_data_dir():
+    """The fixture data of every paper loader (:func:`paper_fixtures.write_paper_data`), written once under the
+    shared cache (``<cache>/test_fixtures/paper``, rewritten when the fixture writer changes), so the models
+    fine-tuned or trained on it stay cached between test sessions like every other model."""
+    root = cache_dir() / "test_fixtures" / "paper"
+    stamp = root / "fixture-writer.sha256"
+    version = hashlib.sha256(Path(paper_fixtures.__file__).read_bytes()).hexdigest()
+    if not stamp.is_file() or stamp.read_text() != version:
+        shutil.rmtree(root, ignore_errors=True)
+        paper_fixtures.write_paper_data(root)
+        stamp.write_text(version)
     return root
 
 
-NOTEBOOK_07 = "07_ggig_geg_mnist.ipynb"
+@pytest.fixture
+def paper_env(paper_data_dir, monkeypatch):
+    """``XAI_DATA_DIR`` at the fixture data; the model cache stays the shared one (the smoke models the paper
+    notebooks also use, e.g. the marker studies', are the notebook tests')."""
+    monkeypatch.setenv("XAI_CACHE_DIR", str(cache_dir()))
+    monkeypatch.setenv("XAI_DATA_DIR", str(paper_data_dir))
+    return paper_data_dir
 
 
-@pytest.mark.notebook
-@pytest.mark.xdist_group("notebooks")
-def test_notebook_07_runs_on_the_paper_path(paper_data, tmp_path):
-    results, _ = report.run_notebook(notebooks_dir() / NOTEBOOK_07, "paper", tmp_path / "reports",
-                                     {"device": "auto", "paper_scale": "tiny"})
+def run_on_paper(stem: str, tmp_path, **parameters) -> dict:
+    results, _ = report.run_notebook(notebooks_dir() / f"{stem}.ipynb", "paper", tmp_path / "reports",
+                                     {"device": "auto", "paper_scale": "tiny", **parameters})
     assert results["profile"] == "paper" and results["paper_scale"] == "tiny"
-    model = results["records"]["model"]
+    assert all(claim["passed"] for claim in results["claims"]), [c for c in results["claims"] if not c["passed"]]
+    return results
+
+
+def check_02(records):
+    systems = {row["model"]: row for row in records["systems"]}
+    assert set(systems) == {"Pneu, Resnet34_1", "Pneu, Resnet34_sub", "Pneu, Alexnet_sub", "IMN, Resnet34",
+                            "IMN, Alexnet"}
+    chest = systems["Pneu, Resnet34_1"]
+    assert chest["samples"] == 8 and chest["fine-tuning iterations"] == 4  # the fixture's test X-rays; tiny schedule
+    assert {row["model"] for row in records["table2_accuracy"]} == set(systems)
+
+
+def check_03(records):
+    assert set(records["gax_targets"]) == {"IMN, Resnet34", "IMN, Alexnet", "Pneu, Resnet34_1"}
+    assert set(records["gax_targets"].values()) == {48.0}  # the paper's target on ImageNet and pneumonia
+
+
+def check_04(records):
+    assert records["system"]["name"] == "ResNet50 on ImageNet val (32x32)"  # the tiny side of the 224 protocol
+    assert list(records["system"]["resolutions"].values()) == [32, 28, 1]
+    assert "random labels" not in {row["model"] for row in records["sanity"]}
+
+
+def check_05(records):
+    assert any("ImageNet / VGG16" in str(value) for value in records.values())
+
+
+def check_06(records):
+    assert records["classifier_test_accuracy"] is None  # not measured on the paper's data
+    assert set(records["generator_training"]) == {"dre", "mgnet"}
+
+
+def check_07(records):
+    model = records["model"]
     assert model["train_images"] == 1200 - 120  # the fixture's training digits minus the held-out tenth
-    assert all(claim["passed"] for claim in results["claims"])
+
+
+PAPER_NOTEBOOKS = {"02_ax_co_score_gaps": check_02, "03_gax_generative_heatmaps": check_03,
+                   "04_igos_pp_ablations": check_04, "05_opticam_tables": check_05,
+                   "06_dre_skewed_distributions": check_06, "07_ggig_geg_mnist": check_07}
 
 
 @pytest.mark.notebook
 @pytest.mark.xdist_group("notebooks")
-def test_notebook_07_on_paper_names_a_missing_mnist_file(paper_data, tmp_path):
-    (paper_data / "external" / "mnist" / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(report.NotebookFailed, match=r"t10k-labels-idx1-ubyte \(or \.gz\) not found"):
-        report.run_notebook(notebooks_dir() / NOTEBOOK_07, "paper", tmp_path / "reports",
+@pytest.mark.parametrize("stem", list(PAPER_NOTEBOOKS))
+def test_notebook_runs_on_the_paper_path(stem, paper_env, tmp_path):
+    """The paper's data, models and code path at tiny size, against fixture files in the real formats."""
+    PAPER_NOTEBOOKS[stem](run_on_paper(stem, tmp_path)["records"])
+
+
+def linked_copy(source: Path, target: Path) -> Path:
+    """``source`` as a tree of folders and file symlinks (cheap to copy, safe to remove files from)."""
+    shutil.copytree(source, target, copy_function=os.symlink)
+    return target
+
+
+#: (notebook, fixture path removed, what the error must say): one per loader on the paper path
+MISSING = [("02_ax_co_score_gaps", "external/chest_xray/test/PNEUMONIA", r"missing .*chest_xray/test/PNEUMONIA"),
+           ("03_gax_generative_heatmaps", "external/weights/resnet34-b627a593.pth",
+            r"resnet34-b627a593\.pth.*external/weights"),
+           ("04_igos_pp_ablations", "external/imagenet/val", r"ImageNet validation folder .*imagenet/val not found"),
+           ("06_dre_skewed_distributions", "external/imagenet/bbox", r"bounding boxes.*imagenet/bbox"),
+           ("07_ggig_geg_mnist", "external/mnist/t10k-labels-idx1-ubyte.gz", r"t10k-labels-idx1-ubyte \(or \.gz\) not found")]
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
+@pytest.mark.parametrize("stem, removed, message", MISSING, ids=[m[0][:2] + "-" + Path(m[1]).name for m in MISSING])
+def test_paper_notebook_names_a_missing_file(stem, removed, message, paper_data_dir, tmp_path, monkeypatch):
+    data = linked_copy(paper_data_dir, tmp_path / "data")
+    target = data / removed
+    shutil.rmtree(target) if target.is_dir() else target.unlink()
+    monkeypatch.setenv("XAI_DATA_DIR", str(data))
+    with pytest.raises(report.NotebookFailed, match=message):
+        report.run_notebook(notebooks_dir() / f"{stem}.ipynb", "paper", tmp_path / "reports",
+                            {"device": "auto", "paper_scale": "tiny"})
+
+
+@pytest.mark.notebook
+@pytest.mark.xdist_group("notebooks")
+def test_paper_notebook_rejects_a_wrong_weights_file(paper_data_dir, tmp_path, monkeypatch):
+    """VGG16 weights under ResNet50's file name: the run stops and names the file."""
+    data = linked_copy(paper_data_dir, tmp_path / "data")
+    resnet50 = data / "external" / "weights" / "resnet50-0676ba61.pth"
+    resnet50.unlink()
+    resnet50.symlink_to(paper_data_dir / "external" / "weights" / "vgg16-397923af.pth")
+    monkeypatch.setenv("XAI_DATA_DIR", str(data))
+    with pytest.raises(report.NotebookFailed, match=r"resnet50-0676ba61\.pth does not hold resnet50 weights"):
+        report.run_notebook(notebooks_dir() / "04_igos_pp_ablations.ipynb", "paper", tmp_path / "reports",
                             {"device": "auto", "paper_scale": "tiny"})

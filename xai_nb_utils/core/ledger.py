@@ -60,12 +60,21 @@ def write_reproduction(results_dir: Path, markdown_path: Path, readme_path: Path
     """Write the reproduction table to ``markdown_path`` and into the README between its markers."""
     table = reproduction_markdown(load_paper_claims(results_dir))
     Path(markdown_path).write_text(table)
-    if readme_path is not None and README_START in Path(readme_path).read_text():
-        readme = Path(readme_path).read_text()
-        before, rest = readme.split(README_START, 1)
-        after = rest.split(README_END, 1)[1]
-        Path(readme_path).write_text(f"{before}{README_START}\n{table}{README_END}{after}")
+    if readme_path is not None:
+        write_between_markers(readme_path, README_START, README_END, table)
     return table
+
+
+def write_between_markers(path: Path, start: str, end: str, text: str) -> bool:
+    """Replace what stands between the ``start`` and ``end`` marker lines of the file with ``text`` (generated
+    sections of the README); False, and nothing written, when the markers are missing."""
+    content = Path(path).read_text()
+    if start not in content or end not in content:
+        return False
+    before, rest = content.split(start, 1)
+    after = rest.split(end, 1)[1]
+    Path(path).write_text(f"{before}{start}\n{text}{end}{after}")
+    return True
 
 
 def readme_table(readme_path: Path) -> str:

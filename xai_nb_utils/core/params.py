@@ -11,6 +11,10 @@ from xai_nb_utils.core.results import Recorder
 
 PROFILES = ("smoke", "default", "paper")
 DEVICES = ("auto", "cpu", "cuda")
+PAPER_SCALES = ("full", "tiny")
+#: the paper scale of this process, set by :func:`setup` (like the seeds): "tiny" makes ``by_profile`` give the
+#: smoke values on ``paper``, so every size, training schedule and model of the paper code path shrinks at once
+_paper_scale = {"value": "full"}
 
 
 def check_choice(name: str, value: Any, allowed: Sequence) -> Any:
@@ -42,9 +46,12 @@ def _check_range(name, value, minimum, maximum):
 
 
 def by_profile(profile: str, smoke: Any, default: Any, paper: Any = None) -> Any:
-    """The value for ``profile`` (validated): ``paper`` falls back to ``default`` when it has no value of its own.
-    The one place where a profile name is interpreted."""
+    """The value for ``profile`` (validated): ``paper`` falls back to ``default`` when it has no value of its own,
+    and takes the ``smoke`` value when this process runs the paper profile at ``paper_scale="tiny"`` (see
+    :func:`setup`). The one place where a profile name is interpreted."""
     check_choice("profile", profile, PROFILES)
+    if profile == "paper" and _paper_scale["value"] == "tiny":
+        return smoke
     return {"smoke": smoke, "default": default, "paper": default if paper is None else paper}[profile]
 
 
@@ -85,10 +92,7 @@ class Run:
     paper_scale: str = "full"  # "tiny": the paper profile's data, models and code path at the smoke sizes
 
     def pick(self, smoke: Any, default: Any, paper: Any = None) -> Any:
-        """The value for this run's profile (``paper`` falls back to ``default``; ``paper_scale="tiny"`` takes
-        the ``smoke`` value)."""
-        if self.profile == "paper" and self.paper_scale == "tiny":
-            return smoke
+        """The value for this run's profile (see :func:`by_profile`)."""
         return by_profile(self.profile, smoke, default, paper)
 
     def record(self, key: str, value: Any) -> Any:
@@ -98,20 +102,18 @@ class Run:
         return self.recorder.claim(name, passed, detail)
 
 
-PAPER_SCALES = ("full", "tiny")
-
-
 def setup(notebook: str, profile: str = "default", device: str = "auto", seed: int = 0,
           paper_scale: str = "full") -> Run:
     """Validate the common parameters, seed everything, choose the device and open the results recorder.
     ``paper_scale="tiny"`` (profile ``paper`` only) keeps the paper's data and code path at the smoke sizes, so
-    that tests can run it against small fixture data."""
+    that tests can run it against small fixture data; it holds for the whole process (:func:`by_profile`)."""
     check_choice("profile", profile, PROFILES)
     check_choice("paper_scale", paper_scale, PAPER_SCALES)
     if paper_scale != "full" and profile != "paper":
         raise ValueError(f"parameter 'paper_scale' = {paper_scale!r} applies to profile 'paper' only "
                          f"(this run: profile {profile!r}); leave it at 'full'")
     seed = check_int("seed", seed, minimum=0)
+    _paper_scale["value"] = paper_scale
     torch_device = resolve_device(device)
     seed_everything(seed)
     recorder = Recorder(notebook, profile=profile, seed=seed, device=str(torch_device), paper_scale=paper_scale)

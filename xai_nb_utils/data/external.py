@@ -27,6 +27,7 @@ import torchvision
 from torch import nn
 from torchvision.transforms import functional as TF
 
+from xai_nb_utils.core.params import by_profile
 from xai_nb_utils.core.paths import MissingDataError, data_dir
 from xai_nb_utils.data.embedded import MNIST_CLASSES, ImageDataset, ImageSplit, boxes_to_masks
 
@@ -39,6 +40,25 @@ SYNSET_FILES = ("synset_words.txt", "LOC_synset_mapping.txt")
 CHEST_CLASSES = ["NORMAL", "PNEUMONIA"]
 # GAX paper, Sec. 3: Kaggle train+val pooled, then 266/1083 healthy and 790/3093 pneumonia drawn for val/train.
 GAX_CHEST_VALIDATION = {"NORMAL": (266, 266 + 1083), "PNEUMONIA": (790, 790 + 3093)}
+
+
+#: image sides at ``paper_scale="tiny"``: the paper profile's loaders, models and settings on far fewer pixels.
+#: AlexNet needs at least 63 pixels; the ResNet50 / VGG16 notebooks (the 224 protocol) run at 32, where their
+#: many one-pass-per-channel and per-iteration steps would otherwise dominate the test suite
+TINY_SIDES = {256: 64, 224: 32}
+
+
+def paper_side(side: int) -> int:
+    """The image side the ``paper`` profile uses where a paper uses ``side`` (224 or 256): ``side`` itself, or
+    its :data:`TINY_SIDES` entry when the process runs at ``paper_scale="tiny"``."""
+    return by_profile("paper", TINY_SIDES[side], side)
+
+
+def paper_crop(crop: int = 224) -> dict:
+    """``size`` and ``resize`` of :func:`load_imagenet_val` for the standard protocol (resize the short side to
+    256, centre-crop 224), scaled like :func:`paper_side`."""
+    size = paper_side(crop)
+    return {"size": size, "resize": round(size * 256 / 224)}
 
 
 def external_dir() -> Path:

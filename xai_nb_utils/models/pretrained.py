@@ -48,6 +48,27 @@ class PretrainedClassifier(NormalizedClassifier):
     def raw_logits(self, z):
         return self.net(z)
 
+    RESNET_STAGES = ("layer1", "layer2", "layer3", "layer4")
+
+    def stages(self, z):
+        """ResNets only: the outputs of layer1 ... layer4 on a normalised input (the multi-scale encoder the DRE
+        generator uses, as Dabkowski & Gal's on ResNet50)."""
+        if not self.arch.startswith("resnet"):
+            raise ValueError(f"the DRE generator needs a ResNet encoder (layer1 ... layer4), not {self.arch}")
+        net = self.net
+        z = net.maxpool(net.relu(net.bn1(net.conv1(z))))
+        features = []
+        for name in self.RESNET_STAGES:
+            z = getattr(net, name)(z)
+            features.append(z)
+        return features
+
+    @property
+    def stage_channels(self) -> list[int]:
+        """Channels of each of :meth:`stages` (the last batch norm of each layer)."""
+        return [[m.num_features for m in getattr(self.net, name).modules() if isinstance(m, nn.BatchNorm2d)][-1]
+                for name in self.RESNET_STAGES]
+
 
 def weights_filename(arch: str) -> str:
     """The standard torchvision file name of ``arch``'s ImageNet weights, e.g. ``resnet34-b627a593.pth``."""
@@ -60,18 +81,24 @@ def weights_locations(arch: str) -> list[Path]:
     return [external_dir() / "weights" / name, Path(torch.hub.get_dir()) / "checkpoints" / name]
 
 
-def pretrained_model(arch: str, weights_path: str | Path | None = None, device="cpu") -> PretrainedClassifier:
-    """A torchvision ImageNet classifier (resnet34, resnet50, alexnet, vgg16, vgg19) in eval mode, with weights
-    from ``weights_path`` or the standard file name in :func:`weights_locations`; never downloads."""
+def weights_file(arch: str, weights_path: str | Path | None = None) -> Path:
+    """The weights file of ``arch``: ``weights_path`` or the first of :func:`weights_locations` that exists; a
+    MissingDataError says which file to put where."""
     check_choice("arch", arch, list(ARCHITECTURES))
-    spec = ARCHITECTURES[arch]
     candidates = [Path(weights_path)] if weights_path is not None else weights_locations(arch)
     path = next((p for p in candidates if p.is_file()), None)
     if path is None:
         raise MissingDataError(
             f"pretrained {arch} weights not found at {' or '.join(map(str, candidates))}. Put the torchvision file "
-            f"{weights_filename(arch)} (published at {spec.weights.url}) into {candidates[0].parent}/ "
+            f"{weights_filename(arch)} (published at {ARCHITECTURES[arch].weights.url}) into {candidates[0].parent}/ "
             f"or pass weights_path=...; nothing is downloaded.")
+    return path
+
+
+def pretrained_net(arch: str, weights_path: str | Path | None = None) -> nn.Module:
+    """The bare torchvision network of ``arch`` with its ImageNet weights read from :func:`weights_file`; a file
+    that is not a state dict of ``arch`` is a ValueError naming the file."""
+    path = weights_file(arch, weights_path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # random bytes, text, an empty or truncated file, a pickle of other objects
@@ -81,9 +108,20 @@ def pretrained_model(arch: str, weights_path: str | Path | None = None, device="
         raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict of {arch} weights")
     if "state_dict" in state:
         state = state["state_dict"]
-    net = spec.build(weights=None)
+    net = ARCHITECTURES[arch].build(weights=None)
     try:
         net.load_state_dict(state)
     except RuntimeError as error:
         raise ValueError(f"{path} does not hold {arch} weights: {str(error).splitlines()[0]}") from None
-    return fast_layout(PretrainedClassifier(net, spec.cam_layer_name, arch).to(device).eval())
+    return net
+
+
+def wrap(net: nn.Module, arch: str, device="cpu") -> PretrainedClassifier:
+    """``net`` behind ImageNet normalisation, in eval mode on ``device``."""
+    return fast_layout(PretrainedClassifier(net, ARCHITECTURES[arch].cam_layer_name, arch).to(device).eval())
+
+
+def pretrained_model(arch: str, weights_path: str | Path | None = None, device="cpu") -> PretrainedClassifier:
+    """A torchvision ImageNet classifier (resnet34, resnet50, alexnet, vgg16, vgg19) in eval mode, with weights
+    from ``weights_path`` or the standard file name in :func:`weights_locations`; never downloads."""
+    return wrap(pretrained_net(arch, weights_path), arch, device)

@@ -23,8 +23,8 @@ from xai_nb_utils.metrics.statistics import one_sample_comparison, paired_compar
 from xai_nb_utils.studies.common import method_label
 from xai_nb_utils.viz.plotting import overlay, signed_map
 from xai_nb_utils.studies.gax_systems import ax_study, claims_summary  # noqa: F401  (used by the notebook)
-from xai_nb_utils.studies.gax_systems import (PAPER, PAPER_AX_METHODS, ax_scores, embedded_system, gradcam_kwargs,
-                                              imagenet_systems)
+from xai_nb_utils.studies.gax_systems import (PAPER, PAPER_AX_METHODS, ax_scores, chest_systems, embedded_system,
+                                              gradcam_kwargs, imagenet_systems)
 
 # (preset, variant, name) of the embedded stand-ins for the paper's systems ("_sub": the under-trained variant)
 EMBEDDED_SYSTEMS = (
@@ -35,6 +35,12 @@ EMBEDDED_SYSTEMS = (
     ("tabular_breast_cancer", "well", "breast cancer, TabularMLP"),
 )
 WELL_TRAINED, UNDER_TRAINED = "DigitScenes, SceneCNN", "DigitScenes, SceneCNN_sub"
+#: the paper's pair (Figs. 2 and 3A): ResNet34 fine-tuned to 0.99 and to 0.8 validation accuracy on pneumonia
+PAPER_WELL_TRAINED, PAPER_UNDER_TRAINED = "Pneu, Resnet34_1", "Pneu, Resnet34_sub"
+#: Figure 8's model and its LayerGradCam layers, first to deepest: embedded profiles, and ``paper`` (ResNet34 on
+#: ImageNet, as the paper)
+LAYER_STUDY = {"embedded": (WELL_TRAINED, ["stem.0", "stage1", "stage2", "stage3"]),
+               "paper": ("IMN, Resnet34", ["net.conv1", "net.layer1", "net.layer2", "net.layer3", "net.layer4"])}
 
 # The paper's Table 2 (appendix A.5): accuracy before ("Baseline") and after the AX process x + h. THE PAPER'S
 # NUMBERS, shown beside ours for comparison only (IMN: ImageNet, Pneu: chest X-ray pneumonia, COVID, CCF: credit
@@ -60,20 +66,40 @@ NO_GAIN_MARGIN = 0.01
 
 
 def load_systems(profile: str, n: int, seed: int, device) -> list:
-    """The embedded systems with ``n`` seeded test samples each; on the ``paper`` profile also ResNet34 and AlexNet
-    on ``n`` ImageNet validation images."""
-    systems = [embedded_system(preset, name, profile, n, seed, device, variant)
-               for preset, variant, name in EMBEDDED_SYSTEMS]
+    """The embedded systems with ``n`` seeded test samples each; on the ``paper`` profile the paper's systems
+    instead: ResNet34_1, ResNet34_sub and AlexNet_sub fine-tuned on chest X-ray (:func:`gax_systems.chest_systems`)
+    and the pretrained ResNet34 and AlexNet on ImageNet validation images, ``n`` of each."""
     if profile == "paper":
-        systems += imagenet_systems(n, seed, device)
-    return systems
+        return chest_systems(n, seed, device) + imagenet_systems(n, seed, device)
+    return [embedded_system(preset, name, profile, n, seed, device, variant)
+            for preset, variant, name in EMBEDDED_SYSTEMS]
+
+
+def training_pair(profile: str) -> tuple:
+    """The (well-trained, under-trained) system names whose gaps Figure 2 vs 3A compares."""
+    return (PAPER_WELL_TRAINED, PAPER_UNDER_TRAINED) if profile == "paper" else (WELL_TRAINED, UNDER_TRAINED)
+
+
+def layer_study_system(systems: list, profile: str) -> tuple:
+    """Figure 8's system and its layers (first to deepest), :data:`LAYER_STUDY`."""
+    name, layers = LAYER_STUDY["paper" if profile == "paper" else "embedded"]
+    return next(s for s in systems if s.name == name), layers
 
 
 def systems_table(systems: list) -> pd.DataFrame:
     """One row per system: its samples, its LayerGradCam layer and its accuracy on the sample."""
     return pd.DataFrame([{"model": s.name, "samples": len(s.y), "LayerGradCam layer": s.extra["gradcam_layer"],
-                          "accuracy on the sample": float((predicted_classes(s.model, s.x) == s.y).float().mean())}
-                         for s in systems])
+                          "accuracy on the sample": float((predicted_classes(s.model, s.x) == s.y).float().mean()),
+                          **fine_tuning_facts(s)} for s in systems])
+
+
+def fine_tuning_facts(system) -> dict:
+    """The fine-tuning columns of a pneumonia system (paper profile), empty for the others."""
+    facts = system.extra.get("fine_tuning")
+    if facts is None:
+        return {}
+    return {"fine-tuning iterations": facts["iterations"], "validation accuracy": facts["val_accuracy"],
+            "reached its target": facts["reached_target"], "test accuracy": facts["test_accuracy"]}
 
 
 # ----------------------------------------------------------------------------------------------- CO scores

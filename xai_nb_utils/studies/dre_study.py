@@ -18,8 +18,10 @@ from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import verdict_counts
 from xai_nb_utils.core.params import by_profile
+from xai_nb_utils.core.paths import MissingDataError
 from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.data.embedded import ImageSplit
+from xai_nb_utils.data.external import load_imagenet_val, paper_crop
 from xai_nb_utils.methods.dre.controller import (DEFAULT_ETA, DEFAULT_H, INPUT_KINDS, controller, controller_samples,
                                                  density_check, density_normal, input_density, pearson_skewness,
                                                  sample_input)
@@ -28,6 +30,8 @@ from xai_nb_utils.methods.dre.generator import (KINDS, MGNET_LAMBDAS, GeneratorC
 from xai_nb_utils.methods.registry import explain
 from xai_nb_utils.metrics.relevance import explainability, faithfulness, normalize_across_methods
 from xai_nb_utils.metrics.statistics import Evidence, one_sample_comparison, paired_comparison
+from xai_nb_utils.models.pretrained import pretrained_model
+from xai_nb_utils.models.training import trained_model
 from xai_nb_utils.studies.common import method_label, timed_maps
 from xai_nb_utils.viz.plotting import overlay
 
@@ -111,8 +115,52 @@ def training_summary(estimators: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The images explained
+# The classifier and the images explained
 # ---------------------------------------------------------------------------------------------------------------
+
+#: the paper profile's ImageNet images, drawn with the seed from the user's validation folder: the images the
+#: generators train on (the paper: the ImageNet training set) and the test pool the tables explain
+PAPER_IMAGES = {"smoke": dict(n_train=8, n_test=8), "default": dict(n_train=2000, n_test=1000)}
+
+
+@dataclass
+class StudyData:
+    """What the notebook explains: the classifier, the images its generators train on, the test split (with
+    object boxes) and the class names."""
+
+    model: torch.nn.Module
+    train_x: torch.Tensor
+    test: ImageSplit
+    classes: list
+    test_accuracy: float | None  # None on paper (not measured on the whole validation set)
+    description: str
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+
+def load_study_data(profile: str, seed: int, device) -> StudyData:
+    """Embedded profiles: the foundation's SceneCNN on DigitScenes (generators trained on its training scenes).
+    ``paper``: the pretrained ResNet50 (the paper's main network) on ImageNet validation images with their boxes,
+    :data:`PAPER_IMAGES` of them (at most half of the folder for the generators, the rest to explain)."""
+    if profile != "paper":
+        trained = trained_model("scene_cnn", profile=profile, seed=seed, device=device)
+        scenes = trained.dataset
+        return StudyData(trained.model, scenes.train.x, scenes.test, scenes.classes, trained.test_accuracy,
+                         f"SceneCNN on DigitScenes, test accuracy {trained.test_accuracy:.3f}")
+    sizes = by_profile(profile, PAPER_IMAGES["smoke"], PAPER_IMAGES["default"])
+    split = load_imagenet_val(n=sizes["n_train"] + sizes["n_test"], seed=seed, **paper_crop())
+    if split.boxes is None:
+        raise MissingDataError("M_E needs the ImageNet bounding boxes: put the ILSVRC2012 validation box XMLs "
+                               "(ILSVRC2012_bbox_val_v3) into data/external/imagenet/bbox/")
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(split)))
+    n_train = min(sizes["n_train"], len(split) // 2)
+    train, test = split.subset(order[:n_train]), split.subset(order[n_train:])
+    return StudyData(pretrained_model("resnet50", device=device), train.x, test, split.classes, None,
+                     f"ResNet50 (pretrained) on {len(test)} ImageNet validation images; generators trained on "
+                     f"{n_train} others")
+
 
 @dataclass
 class ExplainedImages:

@@ -1,12 +1,13 @@
 """What notebooks 02 and 03 (the GAX paper) share: the systems they study and the AX CO-score table.
 
 A system is a :class:`~xai_nb_utils.studies.common.System` whose ``extra`` holds ``dataset`` (the preset's dataset
-name, ``"imagenet"`` for the paper profile) and ``gradcam_layer`` (the first conv layer, the paper's LayerGradCam
+name; ``"imagenet"`` or ``"chest_xray"`` on the paper profile) and ``gradcam_layer`` (the first conv layer, the paper's LayerGradCam
 layer: ResNet34 ``conv1`` / AlexNet ``features[0]``; ``None`` for models without one, the tabular MLPs).
 """
 import types
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import torch
 from torchvision.models.resnet import BasicBlock
@@ -14,9 +15,10 @@ from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
 from xai_nb_utils.core.params import check_choice
-from xai_nb_utils.data.external import load_imagenet_val
+from xai_nb_utils.data.external import load_chest_xray, load_imagenet_val, paper_side
 from xai_nb_utils.methods.gax import COMBINATIONS, OUTPUTS, as_output, ax_heatmap
 from xai_nb_utils.metrics.perturbation import ax_combine, co_score_from_outputs
+from xai_nb_utils.models.fine_tuning import GAX_CHEST_MODELS, fine_tuned_chest_model
 from xai_nb_utils.models.pretrained import pretrained_model
 from xai_nb_utils.models.training import trained_model
 from xai_nb_utils.studies.common import System, method_label, select_images
@@ -52,11 +54,32 @@ def embedded_system(preset: str, name: str, profile: str, n: int, seed: int, dev
 def imagenet_systems(n: int, seed: int, device, size: int = 256) -> list:
     """The paper profile: pretrained ResNet34 and AlexNet on ``n`` random ImageNet validation images (user-supplied
     folder and weights, see :mod:`xai_nb_utils.data.external`; a clear MissingDataError names what to put where).
-    Images are resized and centre-cropped to ``size`` (the paper: 256 x 256) in [0, 1] pixel space."""
+    Images are resized and centre-cropped to ``size`` (the paper: 256 x 256; :func:`external.paper_side`) in [0, 1]
+    pixel space."""
+    size = paper_side(size)
     split = load_imagenet_val(n=n, seed=seed, size=size, resize=size).head(n)
     return [System(f"IMN, {label}", separate_block_relus(pretrained_model(arch, device=device)), split.x.to(device),
                    split.y.to(device), extra={"dataset": "imagenet", "gradcam_layer": layer})
             for arch, (label, layer) in PAPER_ARCHITECTURES.items()]
+
+
+def chest_systems(n: int, seed: int, device, names=tuple(GAX_CHEST_MODELS), size: int = 256) -> list:
+    """The paper profile's pneumonia systems (``names`` of :data:`~xai_nb_utils.models.fine_tuning.GAX_CHEST_MODELS`):
+    ResNet34 / AlexNet fine-tuned on the user's Kaggle chest X-ray folder (trained once, cached), each on the same
+    ``n`` test X-rays drawn with ``seed`` (all of them when ``n`` exceeds the test split). ``extra["fine_tuning"]``
+    holds each model's iterations, validation / test accuracy and whether it reached its target."""
+    dataset = load_chest_xray(size=paper_side(size), seed=seed)
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(dataset.test)))
+    images = dataset.test.subset(order[:n].sort().values)
+    systems = []
+    for name in names:
+        model, facts = fine_tuned_chest_model(name, dataset, device, seed)
+        arch = GAX_CHEST_MODELS[name][0]
+        systems.append(System(f"Pneu, {name}", separate_block_relus(model), images.x.to(device), images.y.to(device),
+                              classes=dataset.classes, accuracy=facts["test_accuracy"],
+                              extra={"dataset": "chest_xray", "gradcam_layer": PAPER_ARCHITECTURES[arch][1],
+                                     "fine_tuning": facts}))
+    return systems
 
 
 def correctly_predicted(system: System, n: int) -> System:

@@ -99,13 +99,15 @@ def study_system(profile: str, n_images: int, seed: int, device) -> System:
     resolutions (label -> side) are ``extra["resolutions"]``, the paper's resolution each one stands for
     (label -> a key of :data:`PAPER_RESOLUTIONS`) ``extra["paper_resolutions"]``."""
     if profile == "paper":
-        from xai_nb_utils.data.external import load_imagenet_val
+        from xai_nb_utils.data.external import load_imagenet_val, paper_crop
         from xai_nb_utils.models.pretrained import pretrained_model
 
         model = pretrained_model("resnet50", device=device)
-        split = load_imagenet_val(n=n_images, seed=seed).head(n_images)
-        return System("ResNet50 on ImageNet val (224x224)", model, split.x.to(device), split.y.to(device),
-                      extra=_resolutions({"224x224 (full)": 224, "28x28": 28, "7x7 (CAM)": 7}))
+        crop = paper_crop()
+        side, cam = crop["size"], crop["size"] // 32
+        split = load_imagenet_val(n=n_images, seed=seed, **crop).head(n_images)
+        return System(f"ResNet50 on ImageNet val ({side}x{side})", model, split.x.to(device), split.y.to(device),
+                      extra=_resolutions({f"{side}x{side} (full)": side, "28x28": 28, f"{cam}x{cam} (CAM)": cam}))
     trained = trained_model("scene_cnn", profile, seed=seed, device=device)
     model, test = trained.model, trained.dataset.test
     chosen = select_images(model, test.x, test.y, n_images, how="correct")
@@ -305,9 +307,18 @@ SANITY_METHODS = {"Grad-CAM": ("gradcam", False), "Integrated Gradients": ("inte
                   "iGOS++ 28x28": ("igos_pp", True)}
 
 
+def random_label_model(profile: str, seed: int, device):
+    """The study network trained on permuted labels (embedded profiles); None on ``paper``, where no ResNet50
+    trained on permuted ImageNet labels is available (the check is then left out, and the notebook says so)."""
+    if profile == "paper":
+        return None
+    return trained_model("scene_cnn", profile, variant="random_labels", seed=seed, device=device).model
+
+
 def sanity_checks(system: System, random_label_model, budget: dict, seed: int, count: int) -> pd.DataFrame:
     """Adebayo et al.'s checks on the first ``count`` images: cascading model randomisation (from the logits
-    down, :func:`studies.common.cascading_randomization`) and the same network trained on permuted labels.
+    down, :func:`studies.common.cascading_randomization`) and, unless ``random_label_model`` is None, the same
+    network trained on permuted labels.
 
     Rows: model (the randomised layers joined by "+", or "random labels"), method, Spearman rank correlation and
     SSIM between the map and the trained model's map. Maps are summed over channels and min-max rescaled
@@ -328,6 +339,8 @@ def sanity_checks(system: System, random_label_model, budget: dict, seed: int, c
     randomized = {layer: "+".join(order[:depth + 1]) for depth, layer in enumerate(order)}
     rows = [{"model": randomized[row["randomized up to"]], "method": row["method"],
              "spearman": row["rank correlation"], "ssim": row["SSIM"]} for row in cascade.to_dict("records")]
+    if random_label_model is None:
+        return pd.DataFrame(rows)
     random_labels = maps_of(random_label_model)
     rows += [{"model": "random labels", "method": label,
               "spearman": float(spearman(original, random_labels[label]).mean()),

@@ -19,7 +19,7 @@ from xai_nb_utils.core.progress import tqdm
 from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
 from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.data.embedded import boxes_to_masks
-from xai_nb_utils.data.external import load_imagenet_val
+from xai_nb_utils.data.external import load_imagenet_val, paper_crop
 from xai_nb_utils.methods.opticam import NORMALIZATIONS, clean_pass, optimize_opticam
 from xai_nb_utils.metrics.localization import localization_metrics
 from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, insertion_deletion
@@ -153,7 +153,7 @@ def systems(profile: str, n_images: dict, seed: int = 0, device="cpu") -> dict:
                       images.boxes, extra={"paper_network": network, "pool": pool})
 
     if profile == "paper":
-        split = load_imagenet_val(n=max(n_images.values()), seed=seed)
+        split = load_imagenet_val(n=max(n_images.values()), seed=seed, **paper_crop())
         return {key: system(f"ImageNet / {network}", pretrained_model(arch, device=device), split.head(n_images[key]),
                             n_images[key], split.classes, network)
                 for key, arch, network in (("scenes", "vgg16", "VGG16"), ("digits", "resnet50", "ResNet50"))}
