@@ -113,25 +113,26 @@ def write_chest_xray(root: Path, per_folder=None, size=(300, 280), seed: int = 0
 #: the image protocol of each fixture model's notebooks at the tiny side: 02/03 resize to the side (ResNet34,
 #: AlexNet), 04-06 resize and centre-crop (ResNet50, VGG16)
 FIXTURE_PROTOCOLS = {"resnet34": "square", "alexnet": "square", "resnet50": "crop", "vgg16": "crop"}
-IMAGES_PER_MODEL = 3  # images labelled with what one fixture model predicts (correct for it)
+#: images labelled with what each fixture model predicts (correct for it); ResNet50's notebooks (04-06) split theirs
+IMAGES_PER_MODEL = {"resnet34": 4, "resnet50": 12, "alexnet": 4, "vgg16": 4}
 UNRELATED_IMAGES = (0, 999)  # labels of two images no model is made to get right
 
 
 def imagenet_labelled_by_predictions(root: Path, weights: dict) -> list:
-    """Write the fixture ImageNet folder, then label each model's :data:`IMAGES_PER_MODEL` images with the class
+    """Write the fixture ImageNet folder, then label each model's images (:data:`IMAGES_PER_MODEL`) with the class
     that model predicts on them (read through the loader, as a notebook reads them), so every model has images it
     classifies correctly and images it gets wrong. Returns the labels."""
     from xai_nb_utils.data.external import TINY_SIDES, load_imagenet_val
     from xai_nb_utils.models.pretrained import pretrained_model
 
-    n = IMAGES_PER_MODEL * len(weights)
-    write_imagenet_val(root, [0] * n + list(UNRELATED_IMAGES))
+    starts = np.cumsum([0] + [IMAGES_PER_MODEL[arch] for arch in weights])
+    write_imagenet_val(root, [0] * int(starts[-1]) + list(UNRELATED_IMAGES))
     square, crop = TINY_SIDES[256], TINY_SIDES[224]
     crop = {"square": dict(size=square, resize=square), "crop": dict(size=crop, resize=round(crop * 256 / 224))}
     labels = []
     for k, (arch, path) in enumerate(weights.items()):
         split = load_imagenet_val(root / "val", root / "bbox", root / "synset_words.txt", **crop[FIXTURE_PROTOCOLS[arch]])
-        part = split.subset(torch.arange(k * IMAGES_PER_MODEL, (k + 1) * IMAGES_PER_MODEL))
+        part = split.subset(torch.arange(int(starts[k]), int(starts[k + 1])))
         with torch.no_grad():
             labels += pretrained_model(arch, path)(part.x).argmax(1).tolist()
     import shutil

@@ -196,8 +196,11 @@ def classified_test_images(model, test: ImageSplit, n_correct: int, n_wrong: int
         split = test.subset(index)
         return ExplainedImages(split.x.to(device), predicted[index].to(device), split)
 
-    return (pick(torch.nonzero(predicted == test.y).flatten()[:n_correct]),
-            pick(torch.nonzero(predicted != test.y).flatten()[:n_wrong]))
+    correct = torch.nonzero(predicted == test.y).flatten()
+    if len(correct) == 0:
+        raise ValueError(f"the classifier gets none of the {len(test)} test images right: nothing to explain "
+                         "(are the labels in the model's class order?)")
+    return pick(correct[:n_correct]), pick(torch.nonzero(predicted != test.y).flatten()[:n_wrong])
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -104,7 +104,7 @@ def study_system(profile: str, n_images: int, seed: int, device) -> System:
 
         model = pretrained_model("resnet50", device=device)
         crop = paper_crop()
-        side, cam = crop["size"], crop["size"] // 32
+        side, cam = crop["size"], max(crop["size"] // 32, 2)  # the CAM resolution (2 at the tiny side, the least mask)
         split = load_imagenet_val(n=n_images, seed=seed, **crop).head(n_images)
         return System(f"ResNet50 on ImageNet val ({side}x{side})", model, split.x.to(device), split.y.to(device),
                       extra=_resolutions({f"{side}x{side} (full)": side, "28x28": 28, f"{cam}x{cam} (CAM)": cam}))
