@@ -1,5 +1,6 @@
 """Fixture data in the real on-disk formats of the ``paper`` profile, written by the tests (never committed)."""
 import gzip
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -135,8 +136,6 @@ def imagenet_labelled_by_predictions(root: Path, weights: dict) -> list:
         part = split.subset(torch.arange(int(starts[k]), int(starts[k + 1])))
         with torch.no_grad():
             labels += pretrained_model(arch, path)(part.x).argmax(1).tolist()
-    import shutil
-
     shutil.rmtree(root)
     write_imagenet_val(root, labels + list(UNRELATED_IMAGES))  # the same pixels (same seed), now labelled
     return labels + list(UNRELATED_IMAGES)

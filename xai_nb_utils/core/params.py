@@ -89,7 +89,6 @@ class Run:
     device: torch.device
     seed: int
     recorder: Recorder = field(repr=False)
-    paper_scale: str = "full"  # "tiny": the paper profile's data, models and code path at the smoke sizes
 
     def pick(self, smoke: Any, default: Any, paper: Any = None) -> Any:
         """The value for this run's profile (see :func:`by_profile`)."""
@@ -117,4 +116,4 @@ def setup(notebook: str, profile: str = "default", device: str = "auto", seed: i
     torch_device = resolve_device(device)
     seed_everything(seed)
     recorder = Recorder(notebook, profile=profile, seed=seed, device=str(torch_device), paper_scale=paper_scale)
-    return Run(notebook, profile, torch_device, seed, recorder, paper_scale)
+    return Run(notebook, profile, torch_device, seed, recorder)

@@ -14,11 +14,11 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
-
 from xai_nb_utils.core.cache import cached_torch, config_key
+from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.core.paths import cache_dir
 from xai_nb_utils.core.params import by_profile, seed_everything
+from xai_nb_utils.core.progress import tqdm
 from xai_nb_utils.models.pretrained import ARCHITECTURES, pretrained_net, weights_file, wrap
 
 #: the paper's pneumonia models: name -> (architecture, target validation accuracy). Its AlexNet stopped at 0.8
@@ -61,11 +61,11 @@ def two_class_head(net: nn.Module) -> nn.Module:
     return net
 
 
-@torch.no_grad()
 def split_accuracy(model: nn.Module, split, device, batch_size: int = 64) -> float:
     """Accuracy of ``model`` on a lazy image split, read in batches."""
     model.eval()
-    correct = sum(int((model(part.x.to(device)).argmax(1).cpu() == part.y).sum()) for part in split.batches(batch_size))
+    correct = sum(int((predicted_classes(model, part.x.to(device)).cpu() == part.y).sum())
+                  for part in split.batches(batch_size))
     return correct / len(split)
 
 

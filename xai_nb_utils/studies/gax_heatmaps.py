@@ -55,10 +55,10 @@ def load_systems(profile: str, n: int, seed: int, device) -> dict:
     return {s.name: correctly_predicted(s, n) for s in systems}
 
 
-def marker_target(targets: dict, co_target: float | None = None) -> float:
-    """The CO target of the marker study (DigitScenes models on every profile): ``co_target`` or the target of
-    the DigitScenes system."""
-    return co_target if co_target is not None else targets.get("DigitScenes", GAX_TARGETS["digit_scenes"])
+def marker_target(co_target: float | None = None) -> float:
+    """The CO target of the marker study (DigitScenes models on every profile): ``co_target`` or DigitScenes'
+    default target."""
+    return co_target if co_target is not None else GAX_TARGETS["digit_scenes"]
 
 
 def gax_targets(systems: dict, co_target: float | None = None) -> dict:
