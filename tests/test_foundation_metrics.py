@@ -98,6 +98,29 @@ def test_deletion_follows_the_saliency_order():
     assert auc_bad == pytest.approx(1 - 0.5 / 9)
 
 
+def test_steps_that_change_no_pixel_reuse_the_previous_score():
+    """A 4 x 4 image with 3 bright pixels, deleted to zeros a pixel per step: only the unperturbed image and the 3
+    steps that remove a bright pixel need the model (4 rows, not 17), and the curve equals the one computed by hand
+    for every step (the mean pixel of what is left)."""
+
+    class CountingModel(MeanPixelModel):
+        rows = 0
+
+        def forward(self, x):
+            CountingModel.rows += len(x)
+            return super().forward(x)
+
+    x = torch.zeros(1, 1, 4, 4)
+    bright = [(0, 1), (2, 2), (3, 0)]
+    for row, column in bright:
+        x[0, 0, row, column] = 1.0
+    saliency = torch.arange(16.0).flip(0).view(1, 1, 4, 4)  # delete in reading order
+    curves = metrics.insertion_deletion(CountingModel(), x, saliency, 0, mode="deletion", score="logit",
+                                        pixels_per_step=1)
+    assert CountingModel.rows == 1 + 4  # the input check's one row, then the curve's distinct points
+    left = [3 - sum(row * 4 + column < removed for row, column in bright) for removed in range(17)]
+    np.testing.assert_allclose(curves.scores[0], np.array(left) / 16, atol=1e-7)
+
 def test_masking_before_or_after_normalization_differs_as_documented():
     model = MeanPixelModel(mean=0.5, std=0.5)
     x = torch.ones(1, 1, 2, 2)

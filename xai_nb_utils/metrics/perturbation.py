@@ -125,6 +125,29 @@ def area_under_curve(fractions: np.ndarray, scores: np.ndarray, rule: str = "tra
     return ((scores[:, 1:] + scores[:, :-1]) / 2 * widths).sum(1)
 
 
+def distinct_curve_points(differs: torch.Tensor, order: torch.Tensor, steps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The curve points that need a model evaluation, as (image, step) index pairs in curve order.
+
+    A step that changes only pixels where the start and end images agree (``differs`` False over all channels;
+    e.g. the black background of an MNIST digit under the zeros baseline) leaves the image as it was, so its
+    score is the previous point's: only the first step of each run of identical images is evaluated."""
+    n = len(order)
+    pixel_differs = differs.any(1).view(n, -1).gather(1, order)
+    changed = torch.cat([pixel_differs.new_zeros(n, 1, dtype=torch.long), pixel_differs.long().cumsum(1)], 1)
+    changed_by_step = changed[:, steps]  # differing pixels changed after each step, (n, S + 1)
+    new_image = torch.ones_like(changed_by_step, dtype=torch.bool)
+    new_image[:, 1:] = changed_by_step[:, 1:] != changed_by_step[:, :-1]
+    point_image, point_step = new_image.nonzero(as_tuple=True)
+    return point_image, point_step
+
+
+def point_of_step(point_image: torch.Tensor, point_step: torch.Tensor, n: int, n_steps: int) -> torch.Tensor:
+    """For every (image, step) of the curves, (n, S + 1), the index of the evaluated point whose image it shows."""
+    evaluated = torch.full((n, n_steps), -1, dtype=torch.long, device=point_image.device)
+    evaluated[point_image, point_step] = torch.arange(len(point_image), device=point_image.device)
+    return evaluated.cummax(1).values
+
+
 @torch.no_grad()
 def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, mode: str = "deletion",
                        baseline: str | None = None, blur_kernel: int | None = None, blur_sigma: float | None = None,
@@ -140,7 +163,9 @@ def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, m
     blur relative to the side below), one image row of pixels per step
     (``pixels_per_step=None`` -> W), softmax scores of ``target``, trapezoid AUC over the fraction of pixels.
     ``mask_space="normalized"`` blends normalised images instead of [0,1] pixels. The n * (S + 1) perturbed
-    images go through the model in chunks of ``chunk`` rows (default :func:`core.evaluation.chunk_rows`).
+    images go through the model in chunks of ``chunk`` rows (default :func:`core.evaluation.chunk_rows`);
+    a step that changes no pixel (the start and end images agree there) repeats the previous score without a
+    model evaluation (:func:`distinct_curve_points`).
     """
     check_choice("mode", mode, ("insertion", "deletion"))
     check_choice("score", score, SCORES)
@@ -161,21 +186,20 @@ def insertion_deletion(model, x: torch.Tensor, saliency: torch.Tensor, target, m
     image = to_mask_space(model, x, mask_space)
     other = baseline_image(image, baseline, blur_kernel, blur_sigma)  # zeros in normalised space = the mean
     start, end = (other, image) if mode == "insertion" else (image, other)
-    # row r of the n * (S + 1) curve points is image r // (S + 1) after step r % (S + 1)
-    n_steps = len(counts)
-    changed_after = torch.tensor(counts, device=x.device)
+    steps = torch.tensor(counts, device=x.device)
+    point_image, point_step = distinct_curve_points(start != end, order, steps)
 
     def curve_points(first, stop):
-        rows = torch.arange(first, stop, device=x.device)
-        images = rows // n_steps
-        blend = (rank[images] < changed_after[rows % n_steps].view(-1, 1, 1, 1)).to(x.dtype)  # 1: changed to `end`
+        images = point_image[first:stop]
+        blend = (rank[images] < steps[point_step[first:stop]].view(-1, 1, 1, 1)).to(x.dtype)  # 1: changed to `end`
         return start[images] * (1 - blend) + end[images] * blend
 
     def target_score(logits, first, stop):
-        return scores_of(logits, target[torch.arange(first, stop, device=x.device) // n_steps], score)
+        return scores_of(logits, target[point_image[first:stop]], score)
 
     forward = model.forward_normalized if mask_space == "normalized" else model
-    scores = evaluate_rows(forward, curve_points, n * n_steps, x.device, target_score, chunk).view(n, n_steps)
+    distinct = evaluate_rows(forward, curve_points, len(point_image), x.device, target_score, chunk)
+    scores = distinct[point_of_step(point_image, point_step, n, len(counts))]
     scores = scores.cpu().double()
     fractions = np.array(counts, dtype=np.float64) / total
     scores = scores.numpy()
