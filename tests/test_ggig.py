@@ -102,9 +102,8 @@ def test_geg_acceptance_and_max_match_a_by_hand_replay():
     model = Linear(torch.randn(3, 4), torch.tensor([2.0, 0.0, 0.5]))
     x = torch.rand(2, 1, 2, 2)
     target = model(x).argmax(1)
-    sigma, n_models, max_draws, chunk = 0.3, 5, 40, 7
-    result = ggig.geg_explain(model, x, target, n_models=n_models, sigma=sigma, max_draws=max_draws,
-                              chunk_size=chunk, seed=3)
+    sigma, n_models, max_draws = 0.3, 5, 40
+    result = ggig.geg_explain(model, x, target, n_models=n_models, sigma=sigma, max_draws=max_draws, seed=3)
     # replay: the same draws (drawn all at once), evaluated by hand
     params = ggig.perturbed_parameters(model, sigma, max_draws, torch.Generator().manual_seed(3))
     flat = x.flatten(1)
@@ -127,7 +126,7 @@ def test_geg_acceptance_rate_is_one_half_when_only_the_bias_matters():
     # db0 - db1 >= 0, which has probability 1/2; the prediction then cannot change.
     model = Linear(torch.ones(2, 4), torch.tensor([5.0, 0.0]))
     x = torch.zeros(1, 1, 2, 2)
-    result = ggig.geg_explain(model, x, 0, n_models=10_000, sigma=0.1, max_draws=4000, chunk_size=500)
+    result = ggig.geg_explain(model, x, 0, n_models=10_000, sigma=0.1, max_draws=4000)
     rate = result.acceptance_rate.item()
     assert result.draws.item() == 4000
     assert abs(rate - 0.5) < 4 * (0.25 / 4000) ** 0.5
@@ -150,23 +149,23 @@ def test_batching_gives_the_same_maps_as_one_by_one():
     settings = [(ggig.g3, dict(iterations=4, lr=0.05)),
                 (ggig.ggig, dict(steps=5, iterations=3, lr=0.05)),
                 (ggig.ggig, dict(steps=5, iterations=3, lr=0.05, aggregate="trapezoid", chunk=7)),
-                (ggig.geg, dict(n_models=6, sigma=0.05, max_draws=60, chunk_size=8)),
-                (ggig.geg, dict(n_models=6, sigma=0.05, max_draws=60, chunk_size=8, aggregate="mean", max_rows=8))]
+                (ggig.geg, dict(n_models=6, sigma=0.05, max_draws=60)),
+                (ggig.geg, dict(n_models=6, sigma=0.05, max_draws=60, aggregate="mean", max_rows=3))]
     for method, kwargs in settings:
         batch = method(model, x, target, **kwargs)
         single = torch.cat([method(model, x[i:i + 1], target[i:i + 1], **kwargs) for i in range(len(x))])
         torch.testing.assert_close(batch, single, atol=1e-6, rtol=1e-5)
-    stats = ggig.geg_explain(model, x, target, n_models=6, sigma=0.05, max_draws=60, chunk_size=8)
-    other_chunks = ggig.geg_explain(model, x, target, n_models=6, sigma=0.05, max_draws=60, chunk_size=3)
-    torch.testing.assert_close(stats.maps, other_chunks.maps, atol=1e-6, rtol=1e-5)
-    assert torch.equal(stats.draws, other_chunks.draws) and torch.equal(stats.accepted, other_chunks.accepted)
+    stats = ggig.geg_explain(model, x, target, n_models=6, sigma=0.05, max_draws=60)
+    other_blocks = ggig.geg_explain(model, x, target, n_models=6, sigma=0.05, max_draws=60, max_rows=3)
+    torch.testing.assert_close(stats.maps, other_blocks.maps, atol=1e-6, rtol=1e-5)
+    assert torch.equal(stats.draws, other_blocks.draws) and torch.equal(stats.accepted, other_blocks.accepted)
 
 
 def test_seeded_geg_on_a_batch_equals_one_image_at_a_time():
     # the "batch of N vs N calls of one": every image sees the same seeded sequence of perturbed models
     model, x = tiny_cnn(seed=2), torch.rand(3, 1, 8, 8)
     target = model(x).argmax(1)
-    kwargs = dict(n_models=4, sigma=0.1, max_draws=40, chunk_size=6, seed=11)
+    kwargs = dict(n_models=4, sigma=0.1, max_draws=40, seed=11)
     batch = explain("geg", model, x, target, **kwargs)
     single = torch.cat([explain("geg", model, x[i:i + 1], target[i:i + 1], **kwargs) for i in range(len(x))])
     torch.testing.assert_close(batch, single, atol=1e-5, rtol=1e-5)
