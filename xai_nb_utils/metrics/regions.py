@@ -6,6 +6,7 @@ magnitude inside the region, or that share divided by the region's area share (t
 import torch
 
 from xai_nb_utils.core.params import check_choice
+from xai_nb_utils.core.tensors import reduce_channels
 
 MAGNITUDES = ("abs", "positive")
 
@@ -14,8 +15,8 @@ def map_magnitude(maps: torch.Tensor, magnitude: str = "abs") -> torch.Tensor:
     """(N, C, H, W) -> (N, 1, H, W): ``abs`` sums |map| over channels, ``positive`` clips the channel sum at 0."""
     check_choice("magnitude", magnitude, MAGNITUDES)
     if magnitude == "abs":
-        return maps.abs().sum(1, keepdim=True)
-    return maps.sum(1, keepdim=True).clamp(min=0)
+        return reduce_channels(maps, "abs_sum")
+    return reduce_channels(maps, "sum").clamp(min=0)
 
 
 def region_share(maps: torch.Tensor, region: torch.Tensor, magnitude: str = "abs",

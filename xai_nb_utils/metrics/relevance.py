@@ -9,8 +9,7 @@ smoothing weight before ranking is ours (the paper: "a smoothed mask ... with a 
 import numpy as np
 import torch
 
-from xai_nb_utils.core.tensors import normalize_maps, reduce_channels
-from xai_nb_utils.core.tensors import baseline_image
+from xai_nb_utils.core.tensors import baseline_image, blur_kernel_for, normalize_maps, reduce_channels
 from xai_nb_utils.metrics.perturbation import insertion_deletion
 
 BLUR_SIGMA_FRACTION = 11 / 224  # the authors' blur: kernel 55, sigma 11 on 224-pixel images
@@ -21,8 +20,7 @@ SMOOTH_WEIGHT = 0.01  # "a smoothed mask ... with a small weight" (the paper giv
 def blur_parameters(size: int, sigma_fraction: float = BLUR_SIGMA_FRACTION) -> tuple[int, float]:
     """(kernel, sigma) of the paper's Gaussian blur scaled to an image side: sigma = fraction * size, kernel
     the odd integer nearest 5 sigma (55 / 11 at 224 pixels)."""
-    sigma = sigma_fraction * size
-    return int(round(5 * sigma)) // 2 * 2 + 1, sigma
+    return blur_kernel_for(size, 5 * sigma_fraction * 224, sigma_fraction * 224)
 
 
 def blur(x: torch.Tensor, sigma_fraction: float = BLUR_SIGMA_FRACTION) -> torch.Tensor:
