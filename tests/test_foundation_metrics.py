@@ -121,6 +121,7 @@ def test_steps_that_change_no_pixel_reuse_the_previous_score():
     left = [3 - sum(row * 4 + column < removed for row, column in bright) for removed in range(17)]
     np.testing.assert_allclose(curves.scores[0], np.array(left) / 16, atol=1e-7)
 
+
 def test_masking_before_or_after_normalization_differs_as_documented():
     model = MeanPixelModel(mean=0.5, std=0.5)
     x = torch.ones(1, 1, 2, 2)

@@ -138,9 +138,8 @@ def geg_explain(model, x, target, n_models: int = 200, sigma: float = 1e-3, max_
     accepted draws among at most ``max_draws``; all images share the same seeded sequence of perturbed models,
     so a batch gives the same maps as images one by one. An image with no accepted draw gets the unperturbed
     model's gradient (its ``accepted`` is 0). Each draw is one forward + backward pass of the images that still
-    need models, at most ``max_rows`` at a time (None: :func:`core.evaluation.chunk_rows` of the device); on a
-    CPU this plain loop is 1.6x faster than evaluating many draws at once with ``vmap``
-    (``benchmarks/bench_geg.py``).
+    need models, at most ``max_rows`` at a time (None: :func:`core.evaluation.chunk_rows` of the device;
+    ``benchmarks/bench_geg.py`` times it against the plain deep-copy loop).
     """
     n_models = check_int("n_models", n_models, minimum=1)
     sigma = check_float("sigma", sigma, minimum=0.0)

@@ -137,8 +137,7 @@ def distinct_curve_points(differs: torch.Tensor, order: torch.Tensor, steps: tor
     changed_by_step = changed[:, steps]  # differing pixels changed after each step, (n, S + 1)
     new_image = torch.ones_like(changed_by_step, dtype=torch.bool)
     new_image[:, 1:] = changed_by_step[:, 1:] != changed_by_step[:, :-1]
-    point_image, point_step = new_image.nonzero(as_tuple=True)
-    return point_image, point_step
+    return new_image.nonzero(as_tuple=True)
 
 
 def point_of_step(point_image: torch.Tensor, point_step: torch.Tensor, n: int, n_steps: int) -> torch.Tensor:
