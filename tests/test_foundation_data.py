@@ -93,3 +93,40 @@ def test_with_marker_stamps_every_image_whatever_its_channels():
     stamped = data.with_marker(split)
     assert stamped.marker.all() and stamped.x[:, :, 1, 1].eq(1).all()
     assert torch.equal(stamped.x[:, :, 10:, 10:], split.x[:, :, 10:, 10:])
+
+
+def test_fingerprint_tells_apart_what_changes_a_result():
+    x = torch.arange(12.0).view(3, 4)
+    model = torch.nn.Linear(4, 2)
+    same = cache.fingerprint({"x": x.clone(), "n": 3, "model": model})
+    assert same == cache.fingerprint({"n": 3, "model": model, "x": x})  # key order does not matter
+    changed = [{"x": x.view(4, 3), "n": 3, "model": model},  # same values, other shape
+               {"x": x.double(), "n": 3, "model": model},
+               {"x": x, "n": 3.0, "model": model},  # 3.0 is not 3
+               {"x": x, "n": 3, "model": model.train(False)}]  # eval mode
+    assert len({same, *map(cache.fingerprint, changed)}) == 1 + len(changed)
+    with torch.no_grad():
+        model.weight[0, 0] += 1
+    assert cache.fingerprint({"x": x, "n": 3, "model": model.train(True)}) != same
+    with pytest.raises(TypeError, match="cannot fingerprint a object"):
+        cache.fingerprint(object())
+
+
+def test_cached_computation_runs_once_per_arguments(tmp_path, monkeypatch):
+    monkeypatch.setenv("XAI_TASK_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    @cache.cached_computation("doubled")
+    def doubled(x, factor=2):
+        calls.append(factor)
+        return {"y": x * factor}
+
+    x = torch.ones(3)
+    assert torch.equal(doubled(x)["y"], 2 * x)
+    assert torch.equal(doubled(x, factor=2)["y"], 2 * x)  # the default filled in: the same key
+    assert torch.equal(doubled(x, 3)["y"], 3 * x)
+    assert calls == [2, 3]
+    assert len(list((tmp_path / "doubled").glob("*.pt"))) == 2
+    monkeypatch.setattr(cache, "source_fingerprint", lambda: "edited")  # an edit of the package: computed afresh
+    doubled(x)
+    assert calls == [2, 3, 2]

@@ -67,6 +67,11 @@ class TrainedModel:
     def name(self) -> str:
         return f"{self.config.architecture} on {self.config.dataset}"
 
+    def __fingerprint__(self):
+        """What determines it (``core.cache.fingerprint``): the configuration, the dataset's generation arguments
+        and the weights (not the dataset's tensors, which the first two determine)."""
+        return self.config, getattr(self.dataset, "info", None), self.model
+
 
 def load_dataset(name: str, dataset_kwargs: dict):
     if name == "mnist":

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
+from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.params import check_choice
@@ -67,6 +68,7 @@ class TimedMaps:
     seconds_per_image: float
 
 
+@cached_computation("maps")
 def timed_maps(method: str, model, x: torch.Tensor, target: torch.Tensor, batch_size: int | None = None,
                channels: str | None = None, normalization: str | None = None, **kwargs) -> TimedMaps:
     """Maps of a registry method computed in batches of ``batch_size`` (all at once when None), timed.

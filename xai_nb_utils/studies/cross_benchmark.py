@@ -19,11 +19,12 @@ import pandas as pd
 import torch
 from scipy import stats
 
+from xai_nb_utils.core.cache import fingerprint
 from xai_nb_utils.core.params import by_profile, check_choice
 from xai_nb_utils.core.tasks import cached_result
 from xai_nb_utils.core.tensors import normalize_maps, reduce_channels, seeded
 from xai_nb_utils.methods import available_methods, explain
-from xai_nb_utils.methods.dre.generator import fit_relevance_estimator, model_fingerprint
+from xai_nb_utils.methods.dre.generator import fit_relevance_estimator
 from xai_nb_utils.metrics.localization import pointing_scores
 from xai_nb_utils.metrics.perturbation import average_drop_increase_gain, co_score, insertion_deletion
 from xai_nb_utils.metrics.relevance import explainability, faithfulness
@@ -142,7 +143,7 @@ def task_key(config: BenchmarkConfig, trained, model_name: str, method: str, chu
     """What determines a task's result: the configuration (less the lists of models and methods, so adding a
     method reuses the others' tasks), the model and its weights, the method, the chunk and ``more``."""
     key = {k: v for k, v in asdict(config).items() if k not in ("models", "methods")}
-    return dict(key, model=model_name, weights=model_fingerprint(trained.model), method=method,
+    return dict(key, model=model_name, weights=fingerprint(trained.model), method=method,
                 chunk_index=chunk_index, **more)
 
 

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.tasks import run_calls
 from xai_nb_utils.core.progress import tqdm
@@ -344,6 +345,7 @@ def map_skewness(maps: torch.Tensor) -> np.ndarray:
     return np.array([pearson_skewness(row) for row in maps.flatten(1).cpu().numpy()])
 
 
+@cached_computation("dre-scores")
 def per_image_scores(model, x: torch.Tensor, target: torch.Tensor, maps: dict, box_masks: torch.Tensor) -> dict:
     """Per image and map: raw M_F, M_E and the map's Pearson CoS, ``{"M_F (raw)": {name: (N,)}, "M_E": ...,
     "CoS": ...}``."""

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.data.embedded import ImageSplit, with_marker
 from xai_nb_utils.methods.gax import ax_heatmap, gax
@@ -82,6 +83,7 @@ def ax_reference(scores: pd.DataFrame, targets: dict) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------------------------ GAX
 
 
+@cached_computation("gax")
 def run_gax(systems: dict, targets: dict, **options) -> tuple:
     """GAX on all images of each system as one batch; returns ``(results, convergence)``: name -> GaxResult and a
     table with the share converged, the iterations to the target, the starting CO and the seconds per image."""
@@ -258,6 +260,7 @@ def marker_lift(h: torch.Tensor, region: torch.Tensor) -> np.ndarray:
     return region_share(h, region, magnitude="abs", relative_to_area=True).cpu().numpy()
 
 
+@cached_computation("gax-marker")
 def marker_study(profile: str, seed: int, device, n: int, co_target: float, **options) -> tuple:
     """GAX and Saliency on class-0 test scenes stamped with the spurious marker, for the shortcut-trained model
     (``scene_cnn_marker``) and the clean model (``scene_cnn``), on the first ``n`` correctly predicted scenes.

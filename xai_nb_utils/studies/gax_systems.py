@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torchvision.models.resnet import BasicBlock
+from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.progress import tqdm
 
 from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
@@ -109,6 +110,7 @@ def separate_block_relus(model: torch.nn.Module) -> torch.nn.Module:
 # ---------------------------------------------------------------------------------------------- AX CO scores
 
 
+@cached_computation("ax-scores")
 def ax_scores(
     model: torch.nn.Module,
     x: torch.Tensor,

@@ -12,6 +12,7 @@ import time
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
+from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.progress import tqdm
 from xai_nb_utils.data.external import external_dir
@@ -95,6 +96,7 @@ def run_method(model, x, target, method: str, kwargs: dict) -> tuple[torch.Tenso
                          "accepted_per_image": float(result.accepted.float().mean())}
 
 
+@cached_computation("ggig-maps")
 def compute_maps(model, x, target, methods: dict, desc: str = "maps"):
     """``methods``: display name -> (registry name, kwargs). Returns ({name: maps}, cost table per method)."""
     maps, costs = {}, []
@@ -191,6 +193,7 @@ def ranking_report(summary: pd.DataFrame, evidence: dict) -> str:
 
 # ------------------------------------------------------------------------------------ model randomisation test
 
+@cached_computation("ggig-randomization")
 def randomization_test(model, x, target, methods: dict, trained_maps: dict, seed: int) -> tuple[pd.DataFrame, dict]:
     """The model randomisation test (Adebayo et al.): every layer of a copy re-initialised with ``seed``
     (``models.randomize.randomized_copy``), the maps computed again.
@@ -275,6 +278,7 @@ def checkerboard_background(images: torch.Tensor, square: int = 4, low: float = 
     return images + (1 - images) * board
 
 
+@cached_computation("ggig-background")
 def background_study(model, x, labels, methods: dict, clean_maps: dict, square: int = 4, high: float = 0.5,
                      stroke_threshold: float = 0.1):
     """Appendix D.4 analogue: the same digits on black (their ``clean_maps``) and on a checkerboard.
@@ -347,6 +351,7 @@ def sensitivity_sweep(model, x, target, method: str, base_kwargs: dict, paramete
     return pd.DataFrame(rows)
 
 
+@cached_computation("ggig-sensitivity")
 def sensitivity_table(model, x, target, sweeps) -> pd.DataFrame:
     """Every sweep of ``sweeps`` = [(method, base kwargs, parameter, values), ...] in one table."""
     table = pd.concat([sensitivity_sweep(model, x, target, method, base, parameter, values)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.tasks import run_calls
 from xai_nb_utils.core.progress import tqdm
@@ -157,6 +158,7 @@ class Evaluated:
     result: igos.IgosResult | None = None
 
 
+@cached_computation("igos-methods")
 def evaluate_method(model, x, target, method: str, resolution: int | None = None, settings: dict | None = None,
                     seed: int = 0, batch_size: int = 16) -> Evaluated:
     """Maps of the registry ``method`` with ``settings``, timed and scored under :data:`PROTOCOL`.
@@ -255,6 +257,7 @@ def mask_rows(system: System, evaluated: dict, labels) -> list:
 TABLE7_METHODS = ("I-GOS + Insertion (naive)", method_label("igos_pp"))
 
 
+@cached_computation("igos-objective")
 def objective_rows(system: System, lambdas, budget: dict, seed: int, count: int) -> pd.DataFrame:
     """Table 7: the noise-free objective ``f(Phi(M)) - f(Phi(1 - M)) + g(M)`` reached at 28x28 by the naive
     one-mask version and by iGOS++ on each of the first ``count`` images, per (lambda1, lambda2)."""
@@ -274,6 +277,7 @@ def objective_summary(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.groupby(["lambda1", "lambda2", "method"], sort=False)["objective"].mean().reset_index()
 
 
+@cached_computation("igos-smoothness")
 def smoothness_maps(system: System, lambda2s, budget: dict, seed: int) -> dict:
     """Figure 10: iGOS++ maps of the first image at full resolution with BTV or plain TV, per lambda2."""
     side = max(system.extra["resolutions"].values())
@@ -315,6 +319,7 @@ def random_label_model(profile: str, seed: int, device):
     return trained_model("scene_cnn", profile, variant="random_labels", seed=seed, device=device).model
 
 
+@cached_computation("igos-sanity")
 def sanity_checks(system: System, random_label_model, budget: dict, seed: int, count: int) -> pd.DataFrame:
     """Adebayo et al.'s checks on the first ``count`` images: cascading model randomisation (from the logits
     down, :func:`studies.common.cascading_randomization`) and, unless ``random_label_model`` is None, the same
@@ -393,6 +398,7 @@ def attack_images(model, x: torch.Tensor, y: torch.Tensor, epsilon: float = ATTA
     return x_adversarial, adversarial_class, success
 
 
+@cached_computation("igos-adversarial")
 def adversarial_study(system: System, budget: dict, seed: int, count: int) -> AdversarialStudy:
     """Attack the first ``count`` images (:func:`attack_images`) and explain both versions with iGOS++."""
     x, y = system.x[:count], system.y[:count]

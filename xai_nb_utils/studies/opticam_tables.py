@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
+from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.progress import tqdm
 
@@ -225,6 +226,7 @@ def unit_maps(method, model, x, target, **kwargs) -> UnitMaps:
                     np.array([batch.seconds_per_image * len(batch.maps) for batch in batches]))
 
 
+@cached_computation("opticam-scores")
 def image_scores(model, x, target, maps, map_normalization="range") -> dict:
     """Per-image AD, AG and AI terms (%) of ``maps`` on the first ``len(maps)`` images
     (:func:`metrics.average_drop_increase_gain`: softmax of ``target``, masking in pixel space; eqs. 13-15)."""
@@ -298,6 +300,7 @@ def maps_in_unit_range(*maps: dict) -> bool:
                for method_maps in maps for m in method_maps.values())
 
 
+@cached_computation("opticam-insertion")
 def insertion_deletion_scores(model, x, target, maps: dict, pixels_per_step=None) -> dict:
     """Table 3's per-image insertion (``I``) and deletion (``D``) AUC (x 100) of each method's maps, with
     :func:`metrics.insertion_deletion`'s RISE defaults (deletion to black, insertion from a blur, softmax of
@@ -308,6 +311,7 @@ def insertion_deletion_scores(model, x, target, maps: dict, pixels_per_step=None
             for method, method_map in tqdm(maps.items(), desc="insertion/deletion")}
 
 
+@cached_computation("opticam-variants")
 def variant_table(model, x, target, variants: list, **common) -> tuple[pd.DataFrame, list]:
     """AD/AG/AI of Opti-CAM variants (Tables 6, A12, A13): each variant is a dict of :func:`optimize_opticam`
     keyword arguments, reported in the row. The maps are evaluated as produced (``map_normalization="none"``),
@@ -326,6 +330,7 @@ def iteration_grid(max_iter: int) -> list:
     return sorted({t for t in (1, 2, 5, 10, 20, 50, 100, max_iter) if t <= max_iter})
 
 
+@cached_computation("opticam-convergence")
 def convergence_table(model, x, target, learning_rates, iterations, **common) -> pd.DataFrame:
     """Figure A5: AD/AG/AI after each number of ``iterations`` for each learning rate (one run per rate)."""
     rows = []

@@ -8,6 +8,7 @@ of a trained model is one row of numbers that shows each of these (see :data:`TA
 import pandas as pd
 import torch
 
+from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.evaluation import predict_logits
 from xai_nb_utils.core.tensors import baseline_image
 from xai_nb_utils.data.embedded import background_scenes, load_digit_scenes, with_marker
@@ -37,6 +38,7 @@ def cam_ties(scores: dict, decimals: int = 2) -> list:
     return [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if rounded[a] == rounded[b]]
 
 
+@cached_computation("testbed-health")
 def health(trained, n_images: int = 64, device="cpu") -> dict:
     """The health row of a :class:`training.TrainedModel` (an image model) on its test split.
 
@@ -44,7 +46,8 @@ def health(trained, n_images: int = 64, device="cpu") -> dict:
     No evidence: the max class probability on :func:`no_evidence_images` of the test split (and, for DigitScenes,
     on the test scenes without digit and marker), and the median true-class probability on the blurred images
     (where insertion starts). Room: on the first ``n_images`` test images and their labels, the insertion AUC (:func:`metrics.insertion_deletion`'s defaults) of the ``random`` map and of the best of
-    :data:`INSERTION_METHODS`, and the pairs of :data:`CAM_METHODS` with identical AD/AG/AI.
+    :data:`INSERTION_METHODS`, and the pairs of :data:`CAM_METHODS` with identical AD/AG/AI. Cached
+    (``core.cache.cached_computation``).
     """
     model = trained.model.to(device).eval()
     split = trained.dataset.test

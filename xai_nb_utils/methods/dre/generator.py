@@ -14,7 +14,6 @@ under a key of its full configuration, the classifier's weights and the training
 nothing is registered globally. The authors publish inference code only (no training script): the training
 schedule and MGnet's lambdas are ours.
 """
-import hashlib
 import time
 from dataclasses import asdict, dataclass, replace
 
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from xai_nb_utils.core.progress import tqdm
 
-from xai_nb_utils.core.cache import cached_torch, config_key
+from xai_nb_utils.core.cache import cached_torch, config_key, fingerprint
 from xai_nb_utils.core.params import resolve_device
 from xai_nb_utils.core.paths import cache_dir
 from xai_nb_utils.core.evaluation import predicted_classes
@@ -194,25 +193,11 @@ def generator_config(kind: str = "dre", **overrides) -> GeneratorConfig:
     return config
 
 
-def model_fingerprint(model: nn.Module) -> str:
-    """Short hash of a model's weights (part of an estimator's cache key)."""
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
-def tensor_digest(x: torch.Tensor) -> str:
-    """Short hash of a tensor's values (the training images' part of the cache key)."""
-    return hashlib.sha256(x.detach().cpu().contiguous().numpy().tobytes()).hexdigest()[:16]
-
-
 def estimator_key(config: GeneratorConfig, model: nn.Module, train_images: torch.Tensor) -> str:
     """The cache key of an estimator: every field of ``config`` (n_train, epochs and seed included), the
     classifier's weights and the images it is fitted on (the first ``config.n_train`` of ``train_images``)."""
-    return config_key({**asdict(config), "model": model_fingerprint(model),
-                       "images": tensor_digest(train_images[:config.n_train])})
+    return config_key({**asdict(config), "model": fingerprint(model),
+                       "images": fingerprint(train_images[:config.n_train])})
 
 
 def generator_loss(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, background: torch.Tensor,
