@@ -147,3 +147,10 @@ def test_health_row_of_a_small_model():
     assert row["best method"] in testbed.INSERTION_METHODS and 0 <= row["insertion random"] <= 1
     assert row["CAM ties"] == len([p for p in row["tied pairs"].split(", ") if p])
     assert set(testbed.meets_targets(row, digit_scenes=False)) == set(testbed.TARGETS) - {"test accuracy"}
+
+
+def test_blurred_outliers_say_how_many_name_their_label():
+    row = {"share blurred max p > 0.3": 0.004, "blurred max p > 0.3 on label": 1, "max p blurred": 0.66}
+    assert testbed.blurred_outliers(row, 1000) == ("4 of 1000 blurred test images get a class probability above 0.3 "
+                                                   "(max 0.66); 1 of them name their own label, 3 another class")
+    assert testbed.blurred_outliers({**row, "share blurred max p > 0.3": 0.0}, 1000).startswith("no blurred")

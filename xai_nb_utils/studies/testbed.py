@@ -44,10 +44,12 @@ def health(trained, n_images: int = 64, device="cpu") -> dict:
 
     Calibration: test accuracy, ECE (15 bins), median and share > 0.99 of the true-class probability.
     No evidence: the max class probability on :func:`no_evidence_images` of the test split (and, for DigitScenes,
-    on the test scenes without digit and marker), and the median true-class probability on the blurred images
-    (where insertion starts). Room: on the first ``n_images`` test images and their labels, the insertion AUC (:func:`metrics.insertion_deletion`'s defaults) of the ``random`` map and of the best of
-    :data:`INSERTION_METHODS`, and the pairs of :data:`CAM_METHODS` with identical AD/AG/AI. Cached
-    (``core.cache.cached_computation``).
+    on the test scenes without digit and marker); on the blurred images (where insertion starts) the median
+    true-class probability, the share with a class probability above 0.3 and how many of those name their label.
+    Room: on the first ``n_images`` test images and their labels, the insertion AUC
+    (:func:`metrics.insertion_deletion`'s defaults) of the ``random`` map and of the best of
+    :data:`INSERTION_METHODS`, and the pairs of :data:`CAM_METHODS` with identical AD/AG/AI.
+    Cached (``core.cache.cached_computation``).
     """
     model = trained.model.to(device).eval()
     split = trained.dataset.test
@@ -62,8 +64,10 @@ def health(trained, n_images: int = 64, device="cpu") -> dict:
         evidence_free = predict_logits(model, images).softmax(1)
         row[f"max p {name}"] = evidence_free.max().item()
         if name == "blurred":
+            confident = evidence_free.max(1).values > 0.3
             row["median p(true) blurred"] = evidence_free.gather(1, y.view(-1, 1)).median().item()
-            row["share blurred max p > 0.3"] = (evidence_free.max(1).values > 0.3).float().mean().item()
+            row["share blurred max p > 0.3"] = confident.float().mean().item()
+            row["blurred max p > 0.3 on label"] = int((evidence_free.argmax(1) == y)[confident].sum())
     if trained.config.dataset == "digit_scenes":
         backgrounds = background_scenes(trained.dataset).test.x.to(device)
         row["max p background"] = predict_logits(model, backgrounds).softmax(1).max().item()
@@ -120,3 +124,14 @@ def health_table(rows: dict) -> pd.DataFrame:
     """Health rows by model name -> a table (one row per model), CAM scores left out."""
     table = pd.DataFrame([{**row, "model": name} for name, row in rows.items()])
     return table[[c for c in table.columns if not c.startswith(("AD ", "AG ", "AI "))]].set_index("model")
+
+
+def blurred_outliers(row: dict, n_test: int) -> str:
+    """One sentence on the blurred test images a model still gives a class probability above 0.3: how many, and
+    whether they name their own label (the blur left the evidence) or another class (the model invents one)."""
+    count = round(row["share blurred max p > 0.3"] * n_test)
+    if count == 0:
+        return "no blurred test image gets a class probability above 0.3"
+    on_label = row["blurred max p > 0.3 on label"]
+    return (f"{count} of {n_test} blurred test images get a class probability above 0.3 (max {row['max p blurred']:.2f}); "
+            f"{on_label} of them name their own label, {count - on_label} another class")
