@@ -108,6 +108,9 @@ def test_fingerprint_tells_apart_what_changes_a_result():
     with torch.no_grad():
         model.weight[0, 0] += 1
     assert cache.fingerprint({"x": x, "n": 3, "model": model.train(True)}) != same
+    one_of_a_column = torch.arange(4000).view(4, 1000)[:, 0][:1]  # one element, stride 1000
+    assert cache.fingerprint(one_of_a_column) == cache.fingerprint(torch.tensor([0]))
+    assert cache.fingerprint(x.t()) == cache.fingerprint(x.t().contiguous())
     with pytest.raises(TypeError, match="cannot fingerprint a object"):
         cache.fingerprint(object())
 

@@ -97,7 +97,10 @@ def cached_torch(path: Path, build: Callable[[], Any], required_keys: tuple = ()
 
 
 def _tensor_bytes(t: torch.Tensor) -> bytes:
-    return t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes()
+    """The values in row-major order, whatever the strides (numpy has no bfloat16: as float32, the dtype is
+    hashed beside them)."""
+    t = t.detach().cpu()
+    return (t.float() if t.dtype == torch.bfloat16 else t).numpy().tobytes()
 
 
 def _digest(value, digest) -> None:
