@@ -164,6 +164,12 @@ def source_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def cached_result(kind: str, config: dict, build, map_location="cpu"):
+    """``build()`` stored under ``<task_cache_dir>/<kind>/`` (default ``data/cache/tasks``) by a key of ``config``
+    (atomic write, one writer per entry), or the stored result (tensors onto ``map_location``)."""
+    return cached_torch(task_cache_dir() / kind / f"{config_key(config)}.pt", build, map_location=map_location)
+
+
 def cached_computation(kind: str):
     """Decorator: the function's result is stored under ``<task_cache_dir>/<kind>/`` (default
     ``data/cache/tasks``) with a key of its name, its arguments (:func:`fingerprint`, defaults filled in) and
@@ -177,10 +183,9 @@ def cached_computation(kind: str):
         def cached(*args, **kwargs):
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            key = config_key({"function": f"{fn.__module__}.{fn.__qualname__}", "source": source_fingerprint(),
-                              "arguments": fingerprint(dict(bound.arguments))})
-            return cached_torch(task_cache_dir() / kind / f"{key}.pt", lambda: fn(*args, **kwargs),
-                                map_location=None)
+            key = {"function": f"{fn.__module__}.{fn.__qualname__}", "source": source_fingerprint(),
+                   "arguments": fingerprint(dict(bound.arguments))}
+            return cached_result(kind, key, lambda: fn(*args, **kwargs), map_location=None)
 
         return cached
 

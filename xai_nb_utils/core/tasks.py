@@ -1,6 +1,6 @@
 """Run many cached tasks as a Dask graph: in-process, on a local cluster, or on an existing cluster elsewhere.
 
-A task is a ``dask.delayed`` call whose function stores its result with :func:`cached_result` (atomically, under a
+A task is a ``dask.delayed`` call whose function stores its result with :func:`core.cache.cached_result` (atomically, under a
 key of its whole configuration), so a killed run resumes from the finished tasks and a warm rerun computes nothing.
 ``scheduler`` (or ``$XAI_DASK_SCHEDULER``): ``"local"`` (default) starts a ``LocalCluster`` on 127.0.0.1 (processes,
 one thread each, one per core) for the duration of :func:`dask_client`; ``"sync"`` runs every task in this process
@@ -12,8 +12,6 @@ import os
 
 from xai_nb_utils.core.progress import tqdm
 
-from xai_nb_utils.core.cache import cached_torch, config_key
-from xai_nb_utils.core.paths import task_cache_dir
 
 SCHEDULER_ENV = "XAI_DASK_SCHEDULER"
 
@@ -73,9 +71,3 @@ def run_calls(fn, calls: dict, scheduler: str | None = "sync", desc: str = "task
 
     with dask_client(scheduler) as client:
         return compute({name: dask.delayed(fn, pure=False)(*args) for name, args in calls.items()}, client, desc)
-
-
-def cached_result(kind: str, config: dict, build):
-    """``build()`` stored under ``<task_cache_dir>/<kind>/`` (default ``data/cache/tasks``) by a key of ``config``
-    (atomic write, one writer per entry), or the stored result."""
-    return cached_torch(task_cache_dir() / kind / f"{config_key(config)}.pt", build)

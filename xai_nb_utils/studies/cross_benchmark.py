@@ -19,9 +19,8 @@ import pandas as pd
 import torch
 from scipy import stats
 
-from xai_nb_utils.core.cache import fingerprint
+from xai_nb_utils.core.cache import cached_result, fingerprint
 from xai_nb_utils.core.params import by_profile, check_choice
-from xai_nb_utils.core.tasks import cached_result
 from xai_nb_utils.core.tensors import normalize_maps, reduce_channels, seeded
 from xai_nb_utils.methods import available_methods, explain
 from xai_nb_utils.methods.dre.generator import fit_relevance_estimator
