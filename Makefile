@@ -8,6 +8,8 @@ STAMP := $(VENV)/.setup-stamp
 KERNEL := xai-workbook
 PROFILE ?= default
 DEVICE ?= auto
+# notebooks run at once (each kernel gets its share of the cores as torch threads)
+JOBS ?= 2
 
 .PHONY: setup report smoke explore test test-browser bench clean-cache
 
@@ -21,10 +23,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: setup
-	$(PY) -m xai_nb_utils.report --profile $(PROFILE) --device $(DEVICE) --resume
+	$(PY) -m xai_nb_utils.report --profile $(PROFILE) --device $(DEVICE) --jobs $(JOBS) --resume
 
 smoke: setup
-	$(PY) -m xai_nb_utils.report --profile smoke --device $(DEVICE)
+	$(PY) -m xai_nb_utils.report --profile smoke --device $(DEVICE) --jobs $(JOBS)
 
 # The explorer app (notebooks/explorer.ipynb) served by Voila on 127.0.0.1; Ctrl-C stops it.
 EXPLORE_PORT ?= 8866

@@ -61,3 +61,43 @@ def test_an_interrupted_report_resumes_at_the_notebook_it_stopped_in(tmp_path):
     # after a finished run, a resumed run starts from the beginning
     assert report.run_all("smoke", notebooks_dir=notebooks, output_dir=reports, only=["01"], resume=True) == 0
     assert runs.read_text().split()[-1] == "01_first"
+
+
+WAIT_FOR_OTHER = """
+import pathlib, time
+from xai_nb_utils.core.results import Recorder
+folder = pathlib.Path(r"{folder}")
+(folder / "{stem}").touch()
+deadline = time.time() + 120
+while not (folder / "{other}").exists() and time.time() < deadline:
+    time.sleep(0.2)
+Recorder("{stem}", profile=profile).record("saw the other running", (folder / "{other}").exists())
+"""
+
+
+def test_two_jobs_run_two_notebooks_at_once_and_a_failure_stops_the_rest(tmp_path, capfd):
+    notebooks, reports, started = tmp_path / "nb", tmp_path / "reports", tmp_path / "started"
+    notebooks.mkdir(), started.mkdir()
+    # each of 01 and 02 waits until the other has started: only a concurrent run sees both
+    for stem, other in (("01_a", "02_b"), ("02_b", "01_a")):
+        _notebook(notebooks / f"{stem}.ipynb", WAIT_FOR_OTHER.format(folder=started, stem=stem, other=other))
+    assert report.run_all("smoke", notebooks_dir=notebooks, output_dir=reports, jobs=2) == 0
+    for stem in ("01_a", "02_b"):
+        assert '"saw the other running": true' in (reports / "results" / f"{stem}.json").read_text()
+    assert "with 2 job(s) (finished)" in (reports / "index.html").read_text()
+
+    _notebook(notebooks / "03_broken.ipynb", "raise ValueError('deliberate failure')")
+    _notebook(notebooks / "04_after.ipynb", "x = 1")
+    _notebook(notebooks / "05_never.ipynb", "x = 1")
+    assert report.run_all("smoke", notebooks_dir=notebooks, output_dir=reports, only=["03", "04", "05"],
+                          jobs=2) == 1
+    assert "03_broken.ipynb failed in cell" in capfd.readouterr().err  # printed by the worker process
+    assert not (reports / "05_never.ipynb").exists()  # 04 ran beside 03; nothing starts after the failure
+
+
+def test_jobs_must_be_a_positive_whole_number(tmp_path, capsys):
+    notebooks = tmp_path / "nb"
+    notebooks.mkdir()
+    _notebook(notebooks / "01_a.ipynb", "x = 1")
+    assert report.run_all("smoke", notebooks_dir=notebooks, output_dir=tmp_path / "r", jobs=0) == 2
+    assert "--jobs must be a whole number >= 1, got 0" in capsys.readouterr().err

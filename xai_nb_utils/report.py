@@ -43,6 +43,7 @@ RUN_LOG_NAME = "run_log.json"
 # notebooks exceed 3 MB). ``save_figure`` keeps its own resolution for the files in figures/.
 INLINE_FIGURE_KWARGS = {"bbox_inches": "tight", "dpi": 72}
 UNFINISHED_NAME = "run_unfinished.json"  # present while a run has not finished all its notebooks
+WALL_TIME_KEY = "_run"  # the run log's entry of the last run's wall time (notebooks may run concurrently)
 
 
 class NotebookFailed(RuntimeError):
@@ -340,6 +341,15 @@ def _claims_cell(results: dict) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
+def _wall_text(log: dict) -> str:
+    """The last run's wall time, as the index states it (its notebooks may have run concurrently)."""
+    run = log.get(WALL_TIME_KEY)
+    if run is None:
+        return ""
+    how = "finished" if run["finished"] else "stopped early"
+    return f"; the last run took {run['seconds']:.1f} s wall with {run['jobs']} job(s) ({how})"
+
+
 def write_index(output_dir: Path, notebooks: list[Path]) -> Path:
     """``index.html`` listing ``notebooks`` with their last run (time, status, results)."""
     log = _load_run_log(output_dir)
@@ -371,7 +381,7 @@ div.table{{overflow-x:auto;max-width:70em;margin:2px 0 6px}} div.table td,div.ta
 </style>
 </head><body>
 <h1>Saliency workbook report</h1>
-<p>Generated {datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}; total notebook time {total:.1f} s.</p>
+<p>Generated {datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}; total notebook time {total:.1f} s{_wall_text(log)}.</p>
 <table><tr><th>notebook</th><th>status</th><th>profile</th><th>time</th><th>key results</th><th>self-checks</th></tr>
 {chr(10).join(rows)}
 </table>
@@ -447,11 +457,13 @@ def run_fingerprint(notebook: Path, profile: str, parameters: dict) -> str:
 
 def run_all(profile: str, device: str = "auto", only: list[str] | None = None,
             parameters: dict | None = None, notebooks_dir: Path | None = None,
-            output_dir: Path | None = None, resume: bool = False) -> int:
-    """Run the notebooks in order; stop at the first failure. Returns the exit code (2: the run was refused).
+            output_dir: Path | None = None, resume: bool = False, jobs: int = 1) -> int:
+    """Run the notebooks; stop at the first failure. Returns the exit code (2: the run was refused).
 
     ``resume``: when the previous run into ``output_dir`` did not finish (interrupted or failed), skip the notebooks
     it completed with the same profile, parameters and code; after a finished run everything runs again.
+    ``jobs``: how many notebooks run at once, each kernel with its share of the CPU cores as torch threads (the
+    caches are safe for concurrent use: a model or result two notebooks need is built once, see ``core.cache``).
     """
     from filelock import FileLock, Timeout
 
@@ -460,6 +472,8 @@ def run_all(profile: str, device: str = "auto", only: list[str] | None = None,
     try:
         if not notebooks:
             raise RunRefused(f"no notebook matches {only} in {notebooks_dir or default_notebooks_dir()}")
+        if not isinstance(jobs, int) or jobs < 1:
+            raise RunRefused(f"--jobs must be a whole number >= 1, got {jobs!r}")
         output_dir = check_writable_folder(output_dir or paths.reports_dir(), "the report folder (--output-dir)")
         check_writable_folder(paths.figures_dir(), "the figures folder (XAI_FIGURES_DIR)")
         check_parameters(notebooks, parameters)
@@ -473,52 +487,101 @@ def run_all(profile: str, device: str = "auto", only: list[str] | None = None,
         print(f"error: {refused}", file=sys.stderr)
         return 2
     try:
-        return _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_dir, resume)
+        return _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_dir, resume, jobs)
     finally:
         lock.release()
 
 
-def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_dir, resume) -> int:
+def kernel_threads(jobs: int) -> dict:
+    """The environment that gives each of ``jobs`` concurrent kernels its share of the cores (nothing for one job,
+    or when the user set OMP_NUM_THREADS)."""
+    if jobs == 1 or "OMP_NUM_THREADS" in os.environ:
+        return {}
+    return {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // jobs))}
+
+
+def execute(notebook: Path, label: str, profile: str, output_dir: Path, parameters: dict, kernel: str,
+            environment: dict) -> tuple[str, float]:
+    """Run one notebook for the runner (in its process or a worker's): (status, seconds); prints the outcome."""
+    print(f"{label} {notebook.stem} ...", flush=True)
+    started = time.perf_counter()
+    status = "ok"
+    try:
+        with _environment(**environment):
+            _, seconds = run_notebook(notebook, profile, output_dir, parameters, kernel=kernel)
+    except NotebookFailed as failure:
+        seconds = time.perf_counter() - started
+        status = f"failed in cell {failure.cell_index}: {failure.ename}"
+        print(f"FAILED: {failure}", file=sys.stderr)
+        print(f"executed notebook with the error: {output_dir / (notebook.stem + '.ipynb')}", file=sys.stderr)
+    print(f"    {notebook.stem}: {status}, {seconds:.1f} s", flush=True)
+    return status, seconds
+
+
+def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_dir, resume, jobs) -> int:
     unfinished = output_dir / UNFINISHED_NAME
     resuming = resume and unfinished.exists()
+    started = time.perf_counter()
     unfinished.write_text(json.dumps({"profile": profile, "started": datetime.datetime.now().isoformat()}))
     kernel = kernel_name()
-    print(f"running {len(notebooks)} notebook(s), profile={profile}, device={device}, kernel={kernel}"
+    print(f"running {len(notebooks)} notebook(s), profile={profile}, device={device}, kernel={kernel}, jobs={jobs}"
           + (" (resuming the unfinished run)" if resuming else ""))
-    exit_code = 0
+    pending = []
     for number, notebook in enumerate(notebooks, start=1):
         fingerprint = run_fingerprint(notebook, profile, parameters)
         previous = _load_run_log(output_dir).get(notebook.stem, {})
+        label = f"[{number}/{len(notebooks)}]"
         if resuming and previous.get("status") == "ok" and previous.get("fingerprint") == fingerprint \
                 and results_path(output_dir, notebook.stem).exists():
-            print(f"[{number}/{len(notebooks)}] {notebook.stem}: completed in the unfinished run, skipped", flush=True)
+            print(f"{label} {notebook.stem}: completed in the unfinished run, skipped", flush=True)
             continue
-        print(f"[{number}/{len(notebooks)}] {notebook.stem} ...", flush=True)
-        started = time.perf_counter()
-        status = "ok"
-        try:
-            _, seconds = run_notebook(notebook, profile, output_dir, {"device": device, **parameters}, kernel=kernel)
-        except NotebookFailed as failure:
-            seconds = time.perf_counter() - started
-            status = f"failed in cell {failure.cell_index}: {failure.ename}"
-            print(f"FAILED: {failure}", file=sys.stderr)
-            print(f"executed notebook with the error: {output_dir / (notebook.stem + '.ipynb')}",
-                  file=sys.stderr)
-            exit_code = 1
+        pending.append((notebook, label, fingerprint))
+    arguments = (profile, output_dir, {"device": device, **parameters}, kernel, kernel_threads(jobs))
+
+    def log(notebook, fingerprint, status, seconds):
         _update_run_log(output_dir, notebook.stem, {"status": status, "profile": profile, "parameters": parameters,
                                                      "fingerprint": fingerprint, "seconds": round(seconds, 2)})
-        print(f"    {status}, {seconds:.1f} s", flush=True)
-        if exit_code:
-            break
-    if exit_code == 0:
+        return status == "ok"
+
+    if jobs == 1:
+        finished = all(log(notebook, fingerprint, *execute(notebook, label, *arguments))
+                       for notebook, label, fingerprint in pending)  # all() stops at the first failure
+    else:
+        finished = _run_concurrently(pending, arguments, jobs, log)
+    if finished:
         unfinished.unlink()
         if profile == "default" and notebooks_dir is None and notebooks == find_notebooks():
             ledger.write_reproduction(output_dir / "results", paths.repo_root() / "docs" / "reproduction.md",
                                       paths.repo_root() / "README.md")
             print("reproduction table written to docs/reproduction.md and README.md")
+    wall = time.perf_counter() - started
+    _update_run_log(output_dir, WALL_TIME_KEY, {"seconds": round(wall, 2), "jobs": jobs, "finished": finished})
     index = write_index(output_dir, find_notebooks(notebooks_dir))
-    print(f"index: {index}")
-    return exit_code
+    print(f"{'finished' if finished else 'stopped'} in {wall:.1f} s wall; index: {index}")
+    return 0 if finished else 1
+
+
+def _run_concurrently(pending, arguments, jobs, log) -> bool:
+    """Run ``pending`` notebooks ``jobs`` at a time in worker processes, started in order; after a failure no
+    further notebook starts (those running finish). True when every one succeeded."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    finished = True
+    queue = list(pending)
+    running = {}
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        while queue or running:
+            while queue and finished and len(running) < jobs:
+                notebook, label, fingerprint = queue.pop(0)
+                running[pool.submit(execute, notebook, label, *arguments)] = (notebook, fingerprint)
+            if not running:
+                break
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                notebook, fingerprint = running.pop(future)
+                finished = log(notebook, fingerprint, *future.result()) and finished
+    return finished
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -533,9 +596,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output-dir", type=Path, default=None, help="default: reports/ (XAI_REPORTS_DIR)")
     parser.add_argument("--resume", action="store_true",
                         help="after an interrupted or failed run, skip the notebooks it completed unchanged")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="notebooks run at once, each kernel with its share of the cores (default 1)")
     args = parser.parse_args(argv)
     return run_all(args.profile, args.device, args.only, dict(args.parameters),
-                   args.notebooks_dir, args.output_dir, args.resume)
+                   args.notebooks_dir, args.output_dir, args.resume, args.jobs)
 
 
 if __name__ == "__main__":
