@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from xai_nb_utils.data import embedded as data
 from xai_nb_utils.models import training
-from xai_nb_utils.models.calibration import expected_calibration_error, fit_temperature, negative_log_likelihood
+from xai_nb_utils.models.calibration import (expected_calibration_error, fit_temperature, negative_log_likelihood,
+                                             uniform_cross_entropy)
 from xai_nb_utils.models.networks import MnistCNN
 from xai_nb_utils.studies import testbed
 
@@ -85,6 +86,38 @@ def test_fitted_temperature_undoes_over_confidence_and_lowers_nll():
     assert negative_log_likelihood(over_confident, labels, temperature) < negative_log_likelihood(over_confident, labels)
     before = expected_calibration_error(over_confident.softmax(1), labels)
     assert expected_calibration_error((over_confident / temperature).softmax(1), labels) < before
+
+
+def test_temperature_with_a_no_evidence_term_minimises_the_training_objective():
+    generator = torch.Generator().manual_seed(1)
+    calibrated = 1.5 * torch.randn(2000, 10, generator=generator)
+    labels = torch.distributions.Categorical(logits=calibrated).sample((1,)).squeeze(0)
+    over_confident = 4.0 * calibrated
+    # images without evidence on which the model still favours a class
+    no_evidence = 3.0 * torch.randn(500, 10, generator=generator)
+    assert fit_temperature(over_confident, labels, no_evidence, 0.0) == pytest.approx(
+        fit_temperature(over_confident, labels), rel=1e-6)  # weight 0: the plain fit
+
+    def objective(t, weight=1.0):
+        return (F.cross_entropy(over_confident.double() / t, labels)
+                + weight * uniform_cross_entropy(no_evidence.double() / t)).item()
+
+    grid = torch.exp(torch.linspace(math.log(0.5), math.log(40.0), 4001)).tolist()  # independent argmin on a grid
+    best_on_grid = min(grid, key=objective)
+    joint = fit_temperature(over_confident, labels, no_evidence, 1.0)
+    assert joint == pytest.approx(best_on_grid, rel=2e-3)
+    assert joint > fit_temperature(over_confident, labels)  # the no-evidence term softens the predictions further
+    heavier = fit_temperature(over_confident, labels, no_evidence, 4.0)
+    assert heavier == pytest.approx(min(grid, key=lambda t: objective(t, 4.0)), rel=2e-3) and heavier > joint
+
+
+def test_calibration_of_a_no_evidence_model_reports_its_no_evidence_term():
+    model, saved = train_tiny(label_noise=0.3, no_evidence=("black", "mean"), no_evidence_weight=1.0,
+                              temperature_scaling=True)
+    report = saved["calibration"]
+    assert float(model.temperature) == pytest.approx(report["temperature"])
+    objective = {when: report[f"val NLL {when}"] + report[f"val no-evidence KL {when}"] for when in ("before", "after")}
+    assert objective["after"] <= objective["before"] + 1e-9  # T minimises NLL + the no-evidence term
 
 
 def test_ece_of_a_perfectly_calibrated_set_is_zero_and_of_a_biased_one_is_its_gap():

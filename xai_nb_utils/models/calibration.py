@@ -1,5 +1,7 @@
 """Calibration of a classifier's probabilities: expected calibration error and temperature scaling (Guo et al.,
 "On Calibration of Modern Neural Networks", ICML 2017)."""
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -28,19 +30,34 @@ def negative_log_likelihood(logits: torch.Tensor, labels: torch.Tensor, temperat
     return F.cross_entropy(logits.detach().double() / temperature, labels.to(logits.device)).item()
 
 
-def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, max_iter: int = 100,
-                    bounds: tuple = (0.05, 20.0)) -> float:
+def uniform_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy to the uniform distribution minus its minimum log C: KL(uniform || softmax), >= 0."""
+    return -logits.log_softmax(1).mean(1).mean() - math.log(logits.shape[1])
+
+
+def fit_temperature(logits: torch.Tensor, labels: torch.Tensor, no_evidence_logits: torch.Tensor | None = None,
+                    no_evidence_weight: float = 0.0, max_iter: int = 100, bounds: tuple = (0.05, 20.0)) -> float:
     """The temperature T that minimises the NLL of ``softmax(logits / T)`` on held-out ``labels`` (L-BFGS on
     log T, started at T = 1), clipped to ``bounds`` (a held-out set the model gets all right has its optimum at
-    T -> 0)."""
+    T -> 0).
+
+    With ``no_evidence_logits`` (the model's logits on held-out images without class evidence) the objective is the
+    one a no-evidence model was trained on: NLL + ``no_evidence_weight`` * :func:`uniform_cross_entropy`, so the
+    temperature calibrates both kinds of input the metrics feed the model instead of sharpening away what the
+    no-evidence term taught.
+    """
     logits = logits.detach().double()
     labels = labels.to(logits.device)
+    no_evidence = None if no_evidence_logits is None else no_evidence_logits.detach().double()
     log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     optimizer = torch.optim.LBFGS([log_t], lr=0.5, max_iter=max_iter, line_search_fn="strong_wolfe")
 
     def closure():
         optimizer.zero_grad()
-        loss = F.cross_entropy(logits / log_t.exp(), labels)
+        temperature = log_t.exp()
+        loss = F.cross_entropy(logits / temperature, labels)
+        if no_evidence is not None:
+            loss = loss + no_evidence_weight * uniform_cross_entropy(no_evidence / temperature)
         loss.backward()
         return loss
 

@@ -17,7 +17,8 @@ from xai_nb_utils.core.evaluation import fast_layout, predict_logits
 from xai_nb_utils.core.tensors import baseline_image, insertion_blur_for
 from xai_nb_utils.data.embedded import background_scenes, load_digit_scenes, load_mnist, load_tabular
 from xai_nb_utils.data.external import load_mnist_idx
-from xai_nb_utils.models.calibration import expected_calibration_error, fit_temperature, negative_log_likelihood
+from xai_nb_utils.models.calibration import (expected_calibration_error, fit_temperature, negative_log_likelihood,
+                                             uniform_cross_entropy)
 from xai_nb_utils.models.networks import MnistCNN, SceneCNN, TabularMLP
 
 #: images without class evidence the no-evidence loss term can train towards the uniform distribution:
@@ -134,25 +135,32 @@ def no_evidence_batch(x: torch.Tensor, backgrounds: torch.Tensor | None, kinds: 
     return out
 
 
-def uniform_cross_entropy(logits: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy to the uniform distribution minus its minimum log C: KL(uniform || softmax), >= 0."""
-    return -logits.log_softmax(1).mean(1).mean() - np.log(logits.shape[1])
-
-
 @torch.no_grad()
-def calibrate(model: torch.nn.Module, dataset, fit: bool) -> dict:
-    """Fit the model's temperature on the validation split (when ``fit``); NLL and ECE (15 bins) of the validation
-    and test splits before and after."""
+def calibrate(model: torch.nn.Module, dataset, config: TrainConfig) -> dict:
+    """Fit the model's temperature on the validation split (when ``config.temperature_scaling``), on the objective
+    it was trained with: NLL, plus the no-evidence term on one no-evidence image per validation image when it was
+    trained with one (``calibration.fit_temperature``). NLL and ECE (15 bins) of the validation and test splits
+    before and after, and the no-evidence term on the validation split."""
     splits = {"val": split_tensors(dataset.val), "test": split_tensors(dataset.test)}
     device = next(model.parameters()).device
     logits = {name: predict_logits(model, x.to(device)).cpu() for name, (x, _) in splits.items()}
-    temperature = fit_temperature(logits["val"], splits["val"][1]) if fit else 1.0
+    no_evidence_logits = None
+    if config.no_evidence:
+        backgrounds = background_scenes(dataset).val.x if "background" in config.no_evidence else None
+        images = no_evidence_batch(splits["val"][0], backgrounds, config.no_evidence,
+                                   torch.Generator().manual_seed(config.seed))
+        no_evidence_logits = predict_logits(model, images.to(device)).cpu()
+    temperature = 1.0
+    if config.temperature_scaling:
+        temperature = fit_temperature(logits["val"], splits["val"][1], no_evidence_logits, config.no_evidence_weight)
     report = {"temperature": temperature}
-    for name, (_, y) in splits.items():
-        for when, t in (("before", 1.0), ("after", temperature)):
+    for when, t in (("before", 1.0), ("after", temperature)):
+        for name, (_, y) in splits.items():
             report[f"{name} NLL {when}"] = negative_log_likelihood(logits[name], y, t)
             report[f"{name} ECE {when}"] = expected_calibration_error((logits[name] / t).softmax(1), y)
-    if fit:
+        if no_evidence_logits is not None:
+            report[f"val no-evidence KL {when}"] = uniform_cross_entropy(no_evidence_logits.double() / t).item()
+    if config.temperature_scaling:
         model.temperature.fill_(temperature)
     return report
 
@@ -207,7 +215,7 @@ def _train(config: TrainConfig, dataset, device: torch.device) -> dict:
             history[-1]["no_evidence_loss"] = float(np.mean(no_evidence_losses))
         bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val_accuracy=f"{history[-1]['val_accuracy']:.3f}")
     model.eval()
-    calibration = calibrate(model, dataset, config.temperature_scaling) if hasattr(model, "temperature") else {}
+    calibration = calibrate(model, dataset, config) if hasattr(model, "temperature") else {}
     state = {k: v.cpu() for k, v in model.state_dict().items()}
     return {"state_dict": state, "history": history, "calibration": calibration,
             "test_accuracy": accuracy(model, *split_tensors(dataset.test))}
@@ -219,6 +227,8 @@ def model_cache_key(config: TrainConfig, dataset) -> str:
     described = {**asdict(config), "dataset_kwargs": getattr(dataset, "info", None) or config.dataset_kwargs}
     if "blur" in config.no_evidence:  # the blur the no-evidence images get is part of what the model learned
         described["no_evidence_blur"] = insertion_blur_for(dataset.train.x.shape[-1])
+    if config.temperature_scaling and config.no_evidence:  # calibrate's objective (NLL alone before 2026-12-05)
+        described["temperature_objective"] = "NLL + no-evidence term"
     return config_key(described)
 
 
