@@ -101,3 +101,10 @@ def test_jobs_must_be_a_positive_whole_number(tmp_path, capsys):
     _notebook(notebooks / "01_a.ipynb", "x = 1")
     assert report.run_all("smoke", notebooks_dir=notebooks, output_dir=tmp_path / "r", jobs=0) == 2
     assert "--jobs must be a whole number >= 1, got 0" in capsys.readouterr().err
+
+
+def test_concurrent_runs_start_the_longest_notebooks_first(tmp_path):
+    pending = [(tmp_path / f"{stem}.ipynb", f"[{i}/4]", "f") for i, stem in enumerate(("00_a", "01_b", "02_c", "03_d"))]
+    run_log = {"00_a": {"seconds": 5.0}, "01_b": {"seconds": 300.0}, "03_d": {"seconds": 40.0}}
+    order = [notebook.stem for notebook, _, _ in report.longest_first(pending, run_log)]
+    assert order == ["02_c", "01_b", "03_d", "00_a"]  # never run (unknown) first, then by the last run's time

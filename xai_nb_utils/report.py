@@ -547,7 +547,7 @@ def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_di
         finished = all(log(notebook, fingerprint, *execute(notebook, label, *arguments))
                        for notebook, label, fingerprint in pending)  # all() stops at the first failure
     else:
-        finished = _run_concurrently(pending, arguments, jobs, log)
+        finished = _run_concurrently(longest_first(pending, _load_run_log(output_dir)), arguments, jobs, log)
     if finished:
         unfinished.unlink()
         if profile == "default" and notebooks_dir is None and notebooks == find_notebooks():
@@ -561,9 +561,16 @@ def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_di
     return 0 if finished else 1
 
 
+def longest_first(pending: list, run_log: dict) -> list:
+    """``pending`` (notebook, label, fingerprint) ordered by the notebooks' last recorded run time, longest first,
+    so that the long ones do not start last while the other workers idle; notebooks never run keep their order
+    ahead of the rest."""
+    return sorted(pending, key=lambda item: -run_log.get(item[0].stem, {}).get("seconds", float("inf")))
+
+
 def _run_concurrently(pending, arguments, jobs, log) -> bool:
-    """Run ``pending`` notebooks ``jobs`` at a time in worker processes, started in order; after a failure no
-    further notebook starts (those running finish). True when every one succeeded."""
+    """Run ``pending`` notebooks ``jobs`` at a time in worker processes, started in the given order; after a
+    failure no further notebook starts (those running finish). True when every one succeeded."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
