@@ -526,10 +526,11 @@ def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_di
     kernel = kernel_name()
     print(f"running {len(notebooks)} notebook(s), profile={profile}, device={device}, kernel={kernel}, jobs={jobs}"
           + (" (resuming the unfinished run)" if resuming else ""))
+    run_log = _load_run_log(output_dir)  # the previous run's: what to skip when resuming, and its times
     pending = []
     for number, notebook in enumerate(notebooks, start=1):
         fingerprint = run_fingerprint(notebook, profile, parameters)
-        previous = _load_run_log(output_dir).get(notebook.stem, {})
+        previous = run_log.get(notebook.stem, {})
         label = f"[{number}/{len(notebooks)}]"
         if resuming and previous.get("status") == "ok" and previous.get("fingerprint") == fingerprint \
                 and results_path(output_dir, notebook.stem).exists():
@@ -547,7 +548,7 @@ def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_di
         finished = all(log(notebook, fingerprint, *execute(notebook, label, *arguments))
                        for notebook, label, fingerprint in pending)  # all() stops at the first failure
     else:
-        finished = _run_concurrently(longest_first(pending, _load_run_log(output_dir)), arguments, jobs, log)
+        finished = _run_concurrently(longest_first(pending, run_log), arguments, jobs, log)
     if finished:
         unfinished.unlink()
         if profile == "default" and notebooks_dir is None and notebooks == find_notebooks():
