@@ -55,6 +55,10 @@ def test_digit_scenes_are_deterministic_cached_and_boxed(tmp_path, monkeypatch):
     assert torch.equal(clean.train.y, first.train.y)
     unmarked = ~first.train.marker
     assert torch.equal(clean.train.x[unmarked], first.train.x[unmarked])
+    # removing the markers gives the scenes generated without markers, under the same description (one cache entry,
+    # so the model trained on the cleaned scenes is the marker-free model)
+    plain = data.load_digit_scenes(**{**kwargs, "marker_rate": 0.0})
+    assert clean.info == plain.info and torch.equal(clean.train.x, plain.train.x)
 
 
 def test_box_masks_cover_exactly_the_box():

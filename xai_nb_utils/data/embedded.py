@@ -317,6 +317,8 @@ def load_digit_scenes(n_train: int = 4000, n_val: int = 500, n_test: int = 1000,
     evidence). Boxes are the digit's tight bounding box. Generated on first use and cached.
     """
     scene_options = SceneOptions(**options)
+    if remove_markers:  # the same scenes as those made without markers (every coin is tossed either way): described
+        marker_rate, marker_false_rate, marker_class, remove_markers = 0.0, 0.0, 0, False  # alike, cached once
     arguments = dict(n_train=n_train, n_val=n_val, n_test=n_test, size=size, marker_rate=marker_rate,
                      marker_false_rate=marker_false_rate, marker_class=marker_class, remove_markers=remove_markers,
                      remove_digits=remove_digits, seed=seed, **asdict(scene_options))
@@ -332,8 +334,7 @@ def load_digit_scenes(n_train: int = 4000, n_val: int = 500, n_test: int = 1000,
             # every coin is tossed whatever is removed, so removing markers or digits leaves the rest identical
             images, labels, boxes, marker = _render_scenes(
                 source.x, source.y, count, size, np.random.default_rng(split_seed), scene_options, marker_class,
-                0.0 if remove_markers else marker_rate, 0.0 if remove_markers else marker_false_rate,
-                draw_digits=not remove_digits)
+                marker_rate, marker_false_rate, draw_digits=not remove_digits)
             parts[split_name] = dict(x=images, y=labels, boxes=boxes, marker=marker)
         return parts
 
