@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import cloudpickle
+import dask
 import pandas as pd
 import pytest
 
@@ -68,6 +70,28 @@ def test_a_real_scheduler_with_two_workers_gives_the_in_process_numbers(tmp_path
     in_process = compute(study.benchmark_graph(CONFIG), None)
     assert len(list((tmp_path / "cluster-tasks").rglob("*.pt"))) > 0  # the workers did the work
     pd.testing.assert_frame_equal(_scores(on_cluster), _scores(in_process), atol=1e-6, rtol=0)
+
+
+def _start_time(seconds: float) -> float:
+    started = time.time()
+    time.sleep(seconds)
+    return started
+
+
+def test_higher_priority_tasks_start_first_on_a_cluster_and_results_keep_their_names():
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
+    try:
+        tasks = {f"short {i}": dask.delayed(_start_time, pure=False)(0.05) for i in range(10)}
+        tasks.update({f"long {i}": dask.delayed(_start_time, pure=False)(0.5) for i in range(2)})
+        with dask_client("local", 2) as client:
+            started = compute(tasks, client, priority={"long 0": 1, "long 1": 1})
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    assert list(started) == list(tasks)
+    assert max(started["long 0"], started["long 1"]) < min(started[f"short {i}"] for i in range(10))
+    assert study.task_priorities({("scene_cnn", "igos_pp", 0, "AD"): None, ("scene_cnn", "gradcam", 0, "AD"): None},
+                                 study.benchmark_config("smoke")) == {("scene_cnn", "igos_pp", 0, "AD"): 1,
+                                                                      ("scene_cnn", "gradcam", 0, "AD"): 0}
 
 
 RUN_GRAPH = """

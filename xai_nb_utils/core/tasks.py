@@ -44,9 +44,10 @@ def dask_client(scheduler: str | None = None, n_workers: int | None = None):
             yield client
 
 
-def compute(tasks: dict, client=None, desc: str = "tasks") -> dict:
+def compute(tasks: dict, client=None, desc: str = "tasks", priority: dict | None = None) -> dict:
     """Compute ``tasks`` (name -> delayed value) on ``client`` (None: in this process, one after the other; a task
-    several of them depend on runs once) with a progress bar over ``tasks``; returns name -> result."""
+    several of them depend on runs once) with a progress bar over ``tasks``; returns name -> result. On a client,
+    ``priority`` (name -> int, default 0) starts higher ones first, with what they depend on."""
     if client is None:
         import dask
         from dask.callbacks import Callback
@@ -57,10 +58,15 @@ def compute(tasks: dict, client=None, desc: str = "tasks") -> dict:
             return dict(zip(tasks, dask.compute(*tasks.values(), scheduler="sync")))
     from distributed import as_completed
 
-    futures = client.compute(list(tasks.values()))
+    priority = priority or {}
+    names, futures = [], []
+    for level in sorted({priority.get(name, 0) for name in tasks}, reverse=True):
+        names += [name for name in tasks if priority.get(name, 0) == level]
+        futures += client.compute([tasks[name] for name in names[len(futures):]], priority=level)
     for _ in tqdm(as_completed(futures), total=len(futures), desc=desc):
         pass
-    return dict(zip(tasks, client.gather(futures)))
+    results = dict(zip(names, client.gather(futures)))
+    return {name: results[name] for name in tasks}
 
 
 def run_calls(fn, calls: dict, scheduler: str | None = "sync", desc: str = "tasks") -> dict:
