@@ -41,6 +41,9 @@ def check_results(results: dict):
     sanity = records["sanity"]
     assert "random labels" in {row["model"] for row in sanity} and len(sanity) % 3 == 0
     assert all(-1 - 1e-9 <= row["spearman"] <= 1 + 1e-9 for row in sanity)
+    fit = records["random_label_fit"]  # the random-label network's fit, judged from its last training loss
+    assert fit["fit"] == ("fitted" if fit["final training loss"] < fit["chance loss"] / 2 else
+                          "near chance" if fit["final training loss"] > 0.9 * fit["chance loss"] else "partly fitted")
     adversarial = records["adversarial"]
     assert 0 <= adversarial["attack success rate"] <= 1
     assert set(records["marker_lift"]) == {"Grad-CAM (8x8)", "iGOS++ 28x28"}

@@ -6,6 +6,7 @@ scores (:class:`PaperClaim`, paired tests of :mod:`xai_nb_utils.metrics.statisti
 Every table row is a registry method with the settings it changes (:data:`ROWS`); the I-GOS rows run at a mask
 resolution taken from the study system's ``extra["resolutions"]`` (label -> mask side).
 """
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -317,6 +318,24 @@ def random_label_model(profile: str, seed: int, device):
     if profile == "paper":
         return None
     return trained_model("scene_cnn", profile, variant="random_labels", seed=seed, device=device).model
+
+
+def random_label_fit(profile: str, seed: int) -> dict:
+    """Did the random-label network fit its permuted labels, as Adebayo et al.'s (which memorises them) does? Its
+    last epoch's training loss against chance, ln(classes): "fitted" below half of chance, "near chance" above 90%
+    of it, "partly fitted" between. With a sentence."""
+    trained = trained_model("scene_cnn", profile, variant="random_labels", seed=seed, device="cpu")
+    loss, chance, epochs = trained.history[-1]["loss"], math.log(trained.dataset.num_classes), len(trained.history)
+    fit = "fitted" if loss < chance / 2 else "near chance" if loss > 0.9 * chance else "partly fitted"
+    verdict = {"fitted": "it fitted its permuted labels, as Adebayo et al.'s network does",
+               "partly fitted": f"it fitted its permuted labels only partly in {epochs} epochs (Adebayo et al.'s "
+                                "network memorises them)",
+               "near chance": f"it did not fit its permuted labels in {epochs} epochs (Adebayo et al.'s network "
+                              "memorises them), so this check compares with a near-chance network, much like the "
+                              "cascade's last level"}[fit]
+    return {"final training loss": loss, "chance loss": chance, "fit": fit,
+            "sentence": f"The random-label network ends training at loss {loss:.3f} (chance: ln "
+                        f"{trained.dataset.num_classes} = {chance:.3f}): {verdict}."}
 
 
 @cached_computation("igos-sanity")
