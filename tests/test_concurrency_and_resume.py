@@ -1,4 +1,5 @@
 """Concurrent runs on one cache build each entry once; an interrupted report resumes where it stopped."""
+import json
 import subprocess
 import sys
 import textwrap
@@ -75,6 +76,15 @@ Recorder("{stem}", profile=profile).record("saw the other running", (folder / "{
 """
 
 
+WAIT_FOR_FAILURE = """
+import pathlib, time
+run_log = pathlib.Path(r"{run_log}")
+deadline = time.time() + 120
+while time.time() < deadline and "failed" not in (run_log.read_text() if run_log.exists() else ""):
+    time.sleep(0.2)
+"""
+
+
 def test_two_jobs_run_two_notebooks_at_once_and_a_failure_stops_the_rest(tmp_path, capfd):
     notebooks, reports, started = tmp_path / "nb", tmp_path / "reports", tmp_path / "started"
     notebooks.mkdir(), started.mkdir()
@@ -87,12 +97,14 @@ def test_two_jobs_run_two_notebooks_at_once_and_a_failure_stops_the_rest(tmp_pat
     assert "with 2 job(s) (finished)" in (reports / "index.html").read_text()
 
     _notebook(notebooks / "03_broken.ipynb", "raise ValueError('deliberate failure')")
-    _notebook(notebooks / "04_after.ipynb", "x = 1")
+    # 04 ends only once the runner has logged 03's failure, so 05 cannot take its place in between
+    _notebook(notebooks / "04_after.ipynb", WAIT_FOR_FAILURE.format(run_log=reports / report.RUN_LOG_NAME))
     _notebook(notebooks / "05_never.ipynb", "x = 1")
     assert report.run_all("smoke", notebooks_dir=notebooks, output_dir=reports, only=["03", "04", "05"],
                           jobs=2) == 1
     assert "03_broken.ipynb failed in cell" in capfd.readouterr().err  # printed by the worker process
     assert not (reports / "05_never.ipynb").exists()  # 04 ran beside 03; nothing starts after the failure
+    assert json.loads((reports / report.RUN_LOG_NAME).read_text())["04_after"]["status"] == "ok"
 
 
 def test_jobs_must_be_a_positive_whole_number(tmp_path, capsys):
