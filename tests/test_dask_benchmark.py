@@ -84,6 +84,7 @@ def test_higher_priority_tasks_start_first_on_a_cluster_and_results_keep_their_n
         tasks = {f"short {i}": dask.delayed(_start_time, pure=False)(0.05) for i in range(10)}
         tasks.update({f"long {i}": dask.delayed(_start_time, pure=False)(0.5) for i in range(2)})
         with dask_client("local", 2) as client:
+            client.wait_for_workers(2, timeout=120)  # with one worker up, it would queue both long tasks itself
             started = compute(tasks, client, priority={"long 0": 1, "long 1": 1})
     finally:
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])

@@ -61,8 +61,9 @@ def compute(tasks: dict, client=None, desc: str = "tasks", priority: dict | None
     priority = priority or {}
     names, futures = [], []
     for level in sorted({priority.get(name, 0) for name in tasks}, reverse=True):
-        names += [name for name in tasks if priority.get(name, 0) == level]
-        futures += client.compute([tasks[name] for name in names[len(futures):]], priority=level)
+        group = [name for name in tasks if priority.get(name, 0) == level]
+        names += group
+        futures += client.compute([tasks[name] for name in group], priority=level)
     for _ in tqdm(as_completed(futures), total=len(futures), desc=desc):
         pass
     results = dict(zip(names, client.gather(futures)))

@@ -2,9 +2,8 @@
 
 One maps task per (model, method, image chunk) -- on the trained model, and for the sanity metric on its fully
 randomised copy (first chunk only) -- and one task per (model, method, chunk, metric) on those maps
-(:mod:`core.tasks`). Every task
-stores its result under a key of its whole configuration (model weights included), so a killed run resumes and a
-warm rerun computes nothing. The per-image scores then give a leaderboard (mean, bootstrap CI, ranks shared by
+(:mod:`core.tasks`). Every task stores its result under a key of its whole configuration (model weights included),
+so a killed run resumes and a warm rerun computes nothing. The per-image scores then give a leaderboard (mean, bootstrap CI, ranks shared by
 methods whose intervals overlap), a rank heatmap, the agreement of metrics (Kendall tau over methods) and the
 controls' positions (a metric that ranks Fake-CAM or a random map among the real methods is flagged gameable).
 
@@ -223,9 +222,10 @@ def benchmark_graph(config: BenchmarkConfig) -> dict:
                 continue
             for chunk_index in range(n_chunks):
                 maps = dask.delayed(maps_task, pure=True)(config, model_name, method, chunk_index, False)
-                randomized = dask.delayed(maps_task, pure=True)(config, model_name, method, chunk_index, True)
+                randomized = (dask.delayed(maps_task, pure=True)(config, model_name, method, chunk_index, True)
+                              if chunk_index == 0 else None)
                 for metric in metric_names(model_name):
-                    if metric == "randomization" and chunk_index > 0:
+                    if metric == "randomization" and randomized is None:
                         continue
                     graph[model_name, method, chunk_index, metric] = dask.delayed(metric_task, pure=True)(
                         config, model_name, method, chunk_index, metric, maps,
