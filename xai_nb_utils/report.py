@@ -385,7 +385,7 @@ div.table{{overflow-x:auto;max-width:70em;margin:2px 0 6px}} div.table td,div.ta
 <table><tr><th>notebook</th><th>status</th><th>profile</th><th>time</th><th>key results</th><th>self-checks</th></tr>
 {chr(10).join(rows)}
 </table>
-{ledger.paper_claims_html(ledger.load_paper_claims(output_dir / "results"))}
+{ledger.headline_html(ledger.headline_rows(output_dir / "results"))}
 </body></html>
 """
     index = output_dir / "index.html"

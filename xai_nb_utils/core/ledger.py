@@ -1,38 +1,69 @@
-"""The paper-claims ledger: every paper claim the notebooks recorded (``Recorder.paper_claim``), counted by verdict
-and written as the reproduction table of the README (``docs/reproduction.md``), never typed by hand."""
+"""The paper-claims ledger, written from the recorded results, never typed by hand.
+
+* Headline claims (``Recorder.headline_claim``): each paper's declared claims, decided per paper with Holm's
+  correction (``core.claims.decide_family``) over every notebook of that paper. :func:`headline_rows` gives them,
+  :func:`headline_markdown` is the README's table.
+* Secondary rows (``Recorder.paper_claim``): table cells, readings of a remark and self-checks, uncorrected, one
+  verdict per comparison; the appendix of ``docs/reproduction.md``. Self-checks are not counted as paper claims.
+"""
+import html
 import json
 from collections import Counter
 from pathlib import Path
 
-VERDICTS = ("reproduced", "contradicted", "inconclusive")
-README_START = "<!-- reproduction table: generated from docs/reproduction.md by the runner; do not edit -->"
-README_END = "<!-- end of the reproduction table -->"
+from xai_nb_utils.core.claims import VERDICTS, decide_family, headline_counts, interval_text
+from xai_nb_utils.core.results import SECONDARY_KINDS as KINDS
+
+HEADLINE_VERDICTS = VERDICTS
+#: the papers in the order of their notebooks
+PAPERS = ("GAX", "iGOS++", "Opti-CAM", "DRE", "GGIG/GEG")
+COUNTED_KINDS = ("table cell", "reading of a remark")
+README_START = "<!-- headline table: generated from the recorded results by the runner; do not edit -->"
+README_END = "<!-- end of the headline table -->"
+
+
+def _results_files(results_dir: Path) -> list:
+    return [json.loads(path.read_text()) for path in sorted(Path(results_dir).glob("*.json"))]
 
 
 def load_paper_claims(results_dir: Path) -> list[dict]:
-    """All paper claims recorded in ``results_dir/*.json``, each with its notebook, in notebook order."""
-    claims = []
-    for path in sorted(Path(results_dir).glob("*.json")):
-        results = json.loads(path.read_text())
-        claims += [{"notebook": results["notebook"], "profile": results.get("profile"), **claim}
-                   for claim in results.get("paper_claims", [])]
-    return claims
+    """All secondary rows recorded in ``results_dir/*.json``, each with its notebook, in notebook order."""
+    return [{"notebook": results["notebook"], "profile": results.get("profile"), **claim}
+            for results in _results_files(results_dir) for claim in results.get("paper_claims", [])]
+
+
+def headline_rows(results_dir: Path, paper: str | None = None, profile: str | None = None) -> list[dict]:
+    """Every recorded headline claim (of ``paper`` only, and of runs with ``profile`` only, when given), decided
+    within its paper, papers in :data:`PAPERS` order and claims in declared order."""
+    recorded = {}
+    for results in _results_files(results_dir):
+        if profile is not None and results.get("profile") != profile:
+            continue
+        for row in results.get("headline_claims", []):
+            recorded[row["paper"], row["claim_id"]] = {**row, "profile": results.get("profile")}
+    rows = []
+    for name in sorted({p for p, _ in recorded}, key=lambda p: (PAPERS + (p,)).index(p)):
+        if paper is None or name == paper:
+            family = sorted((row for (p, _), row in recorded.items() if p == name), key=lambda r: r["order"])
+            rows += decide_family(family)
+    return rows
 
 
 def verdict_counts(claims: list[dict]) -> dict:
-    """{"all": {verdict: count}, paper: {verdict: count}} with every verdict present (0 when absent)."""
-    counts = {"all": Counter(claim["verdict"] for claim in claims)}
-    for claim in claims:
+    """{"all": {verdict: count}, paper: {verdict: count}} of secondary rows (self-checks left out), every
+    verdict present."""
+    counted = [claim for claim in claims if claim.get("kind") in COUNTED_KINDS]
+    counts = {"all": Counter(claim["verdict"] for claim in counted)}
+    for claim in counted:
         counts.setdefault(claim["paper"], Counter())[claim["verdict"]] += 1
     return {key: {verdict: value.get(verdict, 0) for verdict in VERDICTS} for key, value in counts.items()}
 
 
 def claims_summary(claims: list[dict]) -> str:
-    """A notebook's closing summary of its paper claims: the count per verdict, then one line per claim (where,
-    verdict, n)."""
+    """A notebook's summary of its secondary rows: the count per verdict, then one line per row."""
     counts = Counter(claim["verdict"] for claim in claims)
-    lines = [f"{len(claims)} paper claims: " + ", ".join(f"{v} {counts[v]}" for v in VERDICTS if counts[v])]
-    lines += [f"  {claim['claim_id']}: {claim['verdict']} (n = {claim['n']})" for claim in claims]
+    lines = [f"{len(claims)} secondary rows: " + ", ".join(f"{v} {counts[v]}" for v in VERDICTS if counts[v])]
+    lines += [f"  [{claim['kind']}] {claim['claim_id']}: {claim['verdict']} (n = {claim['n']})" for claim in claims]
     return "\n".join(lines)
 
 
@@ -40,26 +71,86 @@ def _cell(text) -> str:
     return str(text if text is not None else "-").replace("|", "\\|").replace("\n", " ")
 
 
-def reproduction_markdown(claims: list[dict]) -> str:
-    """The reproduction table: one row per paper claim, with the paper's number and ours side by side."""
-    profiles = sorted({claim["profile"] for claim in claims if claim.get("profile")})
-    totals = verdict_counts(claims)["all"]
-    profile_names = "/".join(profiles) or "?"
-    lines = [f"Generated by the runner from the recorded results of `{profile_names}`-profile runs: "
-             + ", ".join(f"{totals[v]} {v}" for v in VERDICTS) + f" of {len(claims)} paper claims.", "",
-             "| paper | claim | where | notebook | paper's number | ours (n, effect, 95% CI, p) | verdict |",
-             "|---|---|---|---|---|---|---|"]
-    for claim in claims:
-        lines.append("| " + " | ".join(_cell(claim.get(key)) for key in
-                                          ("paper", "claim", "claim_id", "notebook", "paper_value", "ours",
-                                           "verdict")) + " |")
+def _p_text(value) -> str:
+    return "-" if value is None else f"{value:.2g}"
+
+
+def counts_line(counts: dict) -> str:
+    """'2 reproduced, 1 no effect, ...' (verdicts with a count only)."""
+    return ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "none"
+
+
+def headline_markdown(rows: list[dict]) -> str:
+    """The README's table: per paper its headline claims with verdict, effect and CI at the claim's Holm level,
+    n and the Holm-adjusted p, then per-paper counts."""
+    profiles = "/".join(sorted({row["profile"] for row in rows if row.get("profile")})) or "?"
+    counts = headline_counts(rows)
+    lines = [f"Generated by the runner from the recorded results of `{profiles}`-profile runs: "
+             f"{len(rows)} headline claims of {len(counts)} papers, each declared before it was run and decided "
+             f"by its test, Holm-corrected within its paper.", "",
+             "| paper | claim | verdict | effect [CI at the Holm level] | n | Holm p |", "|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(value) for value in (
+            row["paper"], f"{row['claim_id']} {row['label']}", row["verdict"], interval_text(row), row.get("n"),
+            _p_text(row.get("p_holm")))) + " |")
+    lines += ["", "| paper | " + " | ".join(VERDICTS) + " |", "|---|" + "---|" * len(VERDICTS)]
+    lines += [f"| {paper} | " + " | ".join(str(value[v]) for v in VERDICTS) + " |" for paper, value in counts.items()]
     return "\n".join(lines) + "\n"
 
 
+def _headline_detail(row: dict) -> str:
+    """One headline claim in full, for docs/reproduction.md."""
+    premises = "; ".join(f"{p['name']}: {'met' if p['passed'] else 'FAILED'} ({p['detail']})"
+                         for p in row.get("premises_checked", [])) or "none"
+    components = "; ".join(f"{c['label']} {c['estimate']:+.4g} [{c['ci_low']:+.4g}, {c['ci_high']:+.4g}]"
+                           + (f" {c['verdict']}" if c.get("verdict") else "") for c in row["components"]) or "-"
+    level = f"{1 - row['level']:.4g}" if row.get("level") else "0.95 (not decided)"
+    return "\n".join([
+        f"### {row['paper']} {row['claim_id']}: {row['label']} — **{row['verdict']}**", "",
+        f"> {row['quote']}", f"> — {row['section']}", "",
+        f"* measured: {row['metric']}; compared: {row['comparison']} ({row['notebook']})",
+        f"* declared: {row['hypothesis']}, paper's direction a {row['direction']} than b, "
+        f"{'minimum effect' if row['hypothesis'] == 'superiority' else 'margin'} {row['margin']:g}; "
+        f"{row['test']}; planned n {row['planned_n']} ({row['n_reason']})",
+        f"* premises: {premises}",
+        f"* ours: n = {row.get('n', '-')}, effect {interval_text(row)} (confidence {level}), p = "
+        f"{_p_text(row.get('p_claim'))}, Holm p = {_p_text(row.get('p_holm'))}",
+        f"* pairs: {components}",
+        f"* why: {row['reason']}",
+        *([f"* the paper's number: {row['paper_value']}"] if row.get("paper_value") else []),
+        *([f"* differs from the paper: {row['differs']}"] if row.get("differs") else []), ""])
+
+
+def reproduction_markdown(headlines: list[dict], claims: list[dict]) -> str:
+    """docs/reproduction.md: the headline table, every headline claim in full, then the appendix of secondary rows
+    per paper and kind (self-checks last, not counted)."""
+    lines = ["# Reproduction report", "", headline_markdown(headlines), "## The headline claims in full", ""]
+    lines += [_headline_detail(row) for row in headlines]
+    counted = verdict_counts(claims)
+    lines += ["## Appendix: secondary rows", "",
+              "Table cells and readings of a remark, one verdict per comparison, each decided by its own test at "
+              "the 0.05 level without correction (they support, they do not decide, a paper's headline claims); "
+              "self-checks (our maths is right) are listed last and not counted. Counts: "
+              + counts_line(counted.get("all", dict.fromkeys(VERDICTS, 0))) + ".", ""]
+    for paper in PAPERS:
+        rows = [claim for claim in claims if claim["paper"] == paper]
+        if not rows:
+            continue
+        lines += [f"### {paper}: " + counts_line(counted.get(paper, dict.fromkeys(VERDICTS, 0))), "",
+                  "| kind | where | claim | notebook | paper's number | ours | verdict |", "|---|---|---|---|---|---|---|"]
+        rows.sort(key=lambda claim: KINDS.index(claim["kind"]))
+        lines += ["| " + " | ".join(_cell(claim.get(key)) for key in
+                                     ("kind", "claim_id", "claim", "notebook", "paper_value", "ours", "verdict")) + " |"
+                  for claim in rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
 def write_reproduction(results_dir: Path, markdown_path: Path, readme_path: Path | None = None) -> str:
-    """Write the reproduction table to ``markdown_path`` and into the README between its markers."""
-    table = reproduction_markdown(load_paper_claims(results_dir))
-    Path(markdown_path).write_text(table)
+    """Write docs/reproduction.md and the README's headline table (between its markers); returns the table."""
+    headlines = headline_rows(results_dir)
+    Path(markdown_path).write_text(reproduction_markdown(headlines, load_paper_claims(results_dir)))
+    table = headline_markdown(headlines)
     if readme_path is not None:
         write_between_markers(readme_path, README_START, README_END, table)
     return table
@@ -85,20 +176,18 @@ def readme_table(readme_path: Path) -> str:
     return readme.split(README_START, 1)[1].split(README_END, 1)[0].lstrip("\n")
 
 
-def paper_claims_html(claims: list[dict]) -> str:
-    """The index page's "Paper claims" section: counts per verdict (all, and per paper), then one row per claim."""
-    import html
-
-    counts = verdict_counts(claims)
+def headline_html(rows: list[dict]) -> str:
+    """The index page's headline section: per-paper counts, then one row per claim with its verdict."""
+    counts = headline_counts(rows)
     head = "".join(f"<th>{v}</th>" for v in VERDICTS)
-    count_rows = "".join(f"<tr><td>{html.escape(key)}</td>" + "".join(f"<td>{value[v]}</td>" for v in VERDICTS)
-                         + "</tr>" for key, value in counts.items())
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(claim.get(key) if claim.get(key) is not None else '-'))}</td>"
-                         for key in ("paper", "claim_id", "claim", "notebook", "paper_value", "ours"))
-        + f"<td class='{claim['verdict']}'>{claim['verdict']}</td></tr>" for claim in claims)
-    return (f"<h2>Paper claims</h2><p>{len(claims)} claims of the papers, each decided by a paired test on per-image "
-            f"scores (separate from the notebooks' self-checks).</p>"
-            f"<table><tr><th>papers</th>{head}</tr>{count_rows}</table>"
-            f"<table><tr><th>paper</th><th>where</th><th>claim</th><th>notebook</th><th>paper's number</th>"
-            f"<th>ours</th><th>verdict</th></tr>{rows}</table>")
+    count_rows = "".join(f"<tr><td>{html.escape(paper)}</td>" + "".join(f"<td>{value[v]}</td>" for v in VERDICTS)
+                         + "</tr>" for paper, value in counts.items())
+    body = "".join(
+        f"<tr><td>{html.escape(row['paper'])}</td><td>{html.escape(row['claim_id'] + ' ' + row['label'])}</td>"
+        f"<td>{html.escape(row['notebook'])}</td><td>{html.escape(interval_text(row))}</td>"
+        f"<td>{row.get('n') or '-'}</td><td class='verdict'>{html.escape(row['verdict'])}</td>"
+        f"<td><small>{html.escape(row['reason'])}</small></td></tr>" for row in rows)
+    return (f"<h2>Headline claims</h2><p>{len(rows)} headline claims, each declared before it was run and decided by "
+            f"its test, Holm-corrected within its paper.</p><table><tr><th>paper</th>{head}</tr>{count_rows}</table>"
+            f"<table><tr><th>paper</th><th>claim</th><th>notebook</th><th>effect [CI]</th><th>n</th>"
+            f"<th>verdict</th><th>why</th></tr>{body}</table>")

@@ -18,6 +18,9 @@ import numpy as np
 from xai_nb_utils.core.cache import atomic_write_bytes
 from xai_nb_utils.core.paths import reports_dir
 
+#: the kinds of a paper's secondary rows (``Recorder.paper_claim``); self-checks are not counted as claims
+SECONDARY_KINDS = ("table cell", "reading of a remark", "self-check")
+
 
 def to_jsonable(value: Any) -> Any:
     """Convert numbers, arrays, tensors and DataFrames into plain JSON values (NaN -> None)."""
@@ -89,7 +92,8 @@ class Recorder:
     def __init__(self, notebook: str, **meta: Any):
         self.notebook = notebook
         self.path = Path(reports_dir()) / "results" / f"{notebook}.json"
-        self.data = {"notebook": notebook, **meta, "records": {}, "claims": [], "paper_claims": []}
+        self.data = {"notebook": notebook, **meta, "records": {}, "claims": [], "paper_claims": [],
+                     "headline_claims": []}
         shutil.rmtree(tables_dir(reports_dir(), notebook), ignore_errors=True)  # no table of an earlier run stays
         self._save()
 
@@ -112,19 +116,33 @@ class Recorder:
         return bool(passed)
 
     def paper_claim(self, paper: str, claim_id: str, claim: str, evidence, labels=("a", "b"),
-                    paper_value: str | None = None) -> str:
-        """Record one of the paper's claims with the evidence that decides it (``metrics.statistics.Evidence``):
-        the paper, where it makes the claim (table / figure), the claim in one sentence, the paper's number as
-        text when it gives one (shown labelled as the paper's), our means, n, the effect with its CI, the
-        verdict. Prints and returns the sentence that states the outcome."""
+                    paper_value: str | None = None, kind: str = "table cell") -> str:
+        """Record a secondary row of a paper (``kind``: a table cell, a reading of a remark, or a self-check) with
+        the evidence that decides it (``metrics.statistics.Evidence``, uncorrected): the paper, where it says it,
+        the claim in one sentence, the paper's number as text when it gives one (shown labelled as the paper's),
+        our numbers and the verdict. Prints and returns the sentence that states the outcome."""
+        if kind not in SECONDARY_KINDS:
+            raise ValueError(f"kind {kind!r} is not one of {SECONDARY_KINDS}")
         ours = evidence.sentence(*labels)
-        entry = {"paper": paper, "claim_id": claim_id, "claim": claim, "paper_value": paper_value,
+        entry = {"paper": paper, "claim_id": claim_id, "claim": claim, "kind": kind, "paper_value": paper_value,
                  "labels": list(labels), "ours": ours, **to_jsonable(evidence.as_dict())}
         self.data["paper_claims"] = [c for c in self.data["paper_claims"]
                                      if (c["paper"], c["claim_id"]) != (paper, claim_id)] + [entry]
         self._save()
-        print(f"[paper claim] {paper} {claim_id}: {claim} -> {ours}")
+        print(f"[{kind}] {paper} {claim_id}: {claim} -> {ours}")
         return ours
+
+    def headline_claim(self, claim, order: int, components: list, premises: list, paper_value: str | None = None,
+                       ) -> dict:
+        """Record a declared headline claim (``core.claims.HeadlineClaim``, number ``order`` of its paper's family)
+        with its ``components`` (``metrics.statistics.component``) and its checked ``premises`` (dicts of name,
+        passed, detail). The verdict is decided per paper by ``core.ledger.headline_rows``."""
+        entry = {**claim.as_dict(), "order": order, "paper_value": paper_value,
+                 "components": to_jsonable(components), "premises_checked": to_jsonable(premises)}
+        self.data["headline_claims"] = [c for c in self.data["headline_claims"]
+                                        if (c["paper"], c["claim_id"]) != (claim.paper, claim.claim_id)] + [entry]
+        self._save()
+        return entry
 
     def _save(self) -> None:
         atomic_write_bytes(self.path, json.dumps(self.data, indent=1).encode())
