@@ -1,20 +1,28 @@
 """Reports that work offline and export their data: HTML with a local MathJax and no script from another host,
 recorded tables as CSV and as rows on the index page, figures as PNG and PDF, compact executed notebooks (72 dpi,
-photo-like figures as JPEG).
+photo-like figures as JPEG); the index as a landing page (summary strip, one card per notebook with its finding,
+headline verdict badges and thumbnails).
 (The rendering itself is checked in headless Chromium by tests/browser/test_offline_reports.py.)"""
 import base64
+import html
 import io
 import json
 import re
 
 import matplotlib.pyplot as plt
 import nbformat
+import numpy as np
 import pandas as pd
 from PIL import Image
 
 from xai_nb_utils import report
+from xai_nb_utils.core import ledger
+from xai_nb_utils.core.claims import HeadlineClaim
+from xai_nb_utils.core.params import setup
 from xai_nb_utils.core.paths import figures_dir, reports_dir
 from xai_nb_utils.core.results import Recorder
+from xai_nb_utils.metrics.statistics import paired_t
+from xai_nb_utils.studies import headline
 from xai_nb_utils.viz.plotting import save_figure
 
 REMOTE = re.compile(r"""(?:src|href)\s*=\s*["'](?:https?:)?//|import\(\s*["'](?:https?:)?//""")
@@ -146,3 +154,124 @@ def test_runner_writes_compact_figures_offline_html_and_csv_tables(tmp_path):
     assert not REMOTE.findall((output_dir / "09_runner.html").read_text())
     assert (output_dir / report.STATIC_DIR / "mathjax" / "MathJax.js").is_file()
     assert (output_dir / "tables" / "09_runner" / "rows.csv").read_text() == "a\n1\n2\n"
+
+
+# ---------------------------------------------------------------- the index as a landing page
+
+FINDING = "Alpha beats beta on every image (a finding printed from the run's numbers)."
+
+
+def _headline_family():
+    """One paper's family over two notebooks: H1 in 01_alpha, H2 (which needs a premise) and H3 in 02_beta."""
+    common = dict(paper="GAX", quote="it holds", section="Abstract", metric="score", comparison="a vs b",
+                  hypothesis="superiority", direction="greater", margin=0.0, test="paired t", planned_n=30,
+                  n_reason="n >= 30 paired images")
+    return (HeadlineClaim(claim_id="H1", label="alpha wins", notebook="01_alpha", **common),
+            HeadlineClaim(claim_id="H2", label="needs headroom", notebook="02_beta", premises=("headroom",),
+                          **common),
+            HeadlineClaim(claim_id="H3", label="beta loses", notebook="02_beta", **common))
+
+
+def _figure_png(colour: str) -> str:
+    figure, axes = plt.subplots(figsize=(4, 3))
+    axes.plot([0, 1], [0, 1], color=colour)
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=72)
+    plt.close(figure)
+    return base64.b64encode(png.getvalue()).decode()
+
+
+def _notebook(path, title: str, figures=()):
+    """A notebook file with a title cell; with ``figures`` ((cell source, colour), ...) as an executed one."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {title}\n\nWhat you will learn")]
+    nb.cells += [nbformat.v4.new_code_cell(source, outputs=[nbformat.v4.new_output(
+        "display_data", data={"image/png": _figure_png(colour), "text/plain": "<Figure>"})])
+        for source, colour in figures]
+    nbformat.write(nb, path)
+
+
+def write_report_fixture(root):
+    """A finished run of three notebooks into ``reports_dir()``: 01_alpha records a finding, a headline claim and
+    three figures (two saved to figures/), 02_beta two headline claims and no finding, 03_never did not run.
+    Returns the notebook paths."""
+    notebooks = root / "notebooks"
+    notebooks.mkdir(parents=True)
+    for stem, title in (("01_alpha", "01 · Alpha study"), ("02_beta", "02 · Beta study"),
+                        ("03_never", "03 · Never run")):
+        _notebook(notebooks / f"{stem}.ipynb", title)
+    family, rng = _headline_family(), np.random.default_rng(0)
+    base = rng.uniform(0, 1, 40)
+    alpha = setup("01_alpha", profile="smoke")
+    alpha.record("finding", FINDING)
+    alpha.record("n_images", 40)
+    alpha.claim("the maths holds", True, "1 + 1 = 2")
+    headline.record(alpha, family, "H1", {"a vs b": paired_t(base + 0.3 + rng.normal(0, 0.1, 40), base)})
+    beta = setup("02_beta", profile="smoke")
+    beta.record("n_images", 40)
+    headline.record(beta, family, "H2", {"a vs b": paired_t(base + 0.3, base)},
+                    {"headroom": headline.check(False, "a random map within 0.01 of the best")})
+    headline.record(beta, family, "H3", {"a vs b": paired_t(base - 0.3 + rng.normal(0, 0.1, 40), base)})
+    _notebook(reports_dir() / "01_alpha.ipynb", "01 · Alpha study",
+              [("fig = plot()", "red"), ("nbu.save_figure(fig, '01_first')", "green"),
+               ("nbu.save_figure(fig, '01_second')", "blue")])
+    _notebook(reports_dir() / "02_beta.ipynb", "02 · Beta study")
+    log = {stem: {"status": "ok", "profile": "smoke", "seconds": seconds}
+           for stem, seconds in (("01_alpha", 12.5), ("02_beta", 3.25))}
+    log[report.WALL_TIME_KEY] = {"seconds": 14.0, "jobs": 2, "finished": True, "commit": "abc1234"}
+    (reports_dir() / report.RUN_LOG_NAME).write_text(json.dumps(log))
+    return [notebooks / f"{stem}.ipynb" for stem in ("01_alpha", "02_beta", "03_never")]
+
+
+def _between(text: str, start: str, end: str) -> str:
+    return text.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_index_is_a_landing_page_with_cards_badges_and_thumbnails(tmp_path):
+    notebooks = write_report_fixture(tmp_path)
+    index = report.write_index(reports_dir(), notebooks).read_text()
+    rows = ledger.headline_rows(reports_dir() / "results")
+    assert [(row["claim_id"], row["verdict"]) for row in rows] == \
+        [("H1", "reproduced"), ("H2", "not testable here"), ("H3", "contradicted")]
+    strip = _between(index, '<div class="summary">', '<section class="card"')
+    assert "14.0 s wall with 2 job(s) (finished)" in strip and "profile: smoke" in strip and "abc1234" in strip
+    assert '<span class="count v-reproduced" data-verdict="reproduced">1 reproduced</span>' in strip
+    assert "1 contradicted" in strip and "1 not testable here" in strip and ">0 " not in strip
+    alpha = _between(index, '<section class="card" id="01_alpha">', "</section>")
+    beta = _between(index, '<section class="card" id="02_beta">', "</section>")
+    assert "01 · Alpha study" in alpha and html.escape(FINDING) in alpha and "12.5 s" in alpha
+    assert 'data-verdict="reproduced">GAX H1: reproduced</span>' in alpha and "H3" not in alpha
+    assert "GAX H2: not testable here" in beta and "GAX H3: contradicted" in beta
+    assert html.escape(report.FINDING_FALLBACK) in beta and html.escape(FINDING) not in beta
+    assert "not run yet" in _between(index, 'id="03_never">', "</section>")
+    # the saved figures come first (green, blue), each a thumbnail linking to the notebook
+    thumbs = re.findall(r'<a href="01_alpha.html"><img class="thumb" src="([^"]+)"', alpha)
+    assert thumbs == ["_static/thumbs/01_alpha-0.png", "_static/thumbs/01_alpha-1.png"]
+    assert [_line_colour(Image.open(reports_dir() / thumb)) for thumb in thumbs] == ["green", "blue"]
+    for thumb in thumbs:
+        assert Image.open(reports_dir() / thumb).width <= report.THUMBNAIL_WIDTH
+    assert "<img" not in beta, "02_beta's executed notebook has no figure"
+    # recorded values and self-checks stay below the card, collapsed
+    details = _between(alpha, "<details>", "</details>")
+    assert "<code>n_images</code> = 40" in details and "the maths holds" in details
+    assert "self-checks (1 of 1 hold)" in details
+    assert not REMOTE.findall(index)
+
+
+def _line_colour(image) -> str:
+    """Which of the fixture's line colours (pure red, matplotlib's green, pure blue) the figure shows."""
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(int)
+    shown = {"red": ((pixels[:, 0] > 200) & (pixels[:, 1] < 60) & (pixels[:, 2] < 60)).sum(),
+             "green": ((pixels[:, 1] > 100) & (pixels[:, 0] < 60) & (pixels[:, 2] < 60)).sum(),
+             "blue": ((pixels[:, 2] > 200) & (pixels[:, 0] < 60) & (pixels[:, 1] < 60)).sum()}
+    return max(shown, key=shown.get)
+
+
+def test_key_figures_are_the_saved_ones_first(tmp_path):
+    executed = tmp_path / "01_x.ipynb"
+    _notebook(executed, "x", [("plot()", "red"), ("nbu.save_figure(fig, 'a')", "green"), ("plot()", "blue")])
+    figures = report.key_figures(executed)
+    assert [kind for _, kind in figures] == ["png", "png"]
+    assert [_line_colour(Image.open(io.BytesIO(data))) for data, _ in figures] == ["green", "red"]
+    assert len(report.key_figures(executed, limit=1)) == 1
+    assert report.key_figures(tmp_path / "missing.ipynb") == []

@@ -8,8 +8,9 @@ Each notebook in ``notebooks/`` (sorted by name) runs with the parameters ``prof
 its HTML to ``reports/<stem>.html`` (readable offline: MathJax from ``reports/_static/``), and
 the results it recorded (``results.Recorder``) are read from ``reports/results/<stem>.json``,
 its tables also as ``reports/tables/<stem>/<key>.csv``. The run stops at the first failing
-notebook, naming the notebook and the cell, and exits non-zero. ``reports/index.html`` links
-every executed notebook with its run time, key results (tables: first rows and the CSV) and claims.
+notebook, naming the notebook and the cell, and exits non-zero. ``reports/index.html`` is the landing page: the
+headline verdicts per paper, then one card per notebook (what it found, its verdicts, key figures, run time) with
+its recorded values and tables (first rows and the CSV) collapsed below.
 """
 
 from __future__ import annotations
@@ -341,51 +342,182 @@ def _claims_cell(results: dict) -> str:
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
-def _wall_text(log: dict) -> str:
-    """The last run's wall time, as the index states it (its notebooks may have run concurrently)."""
-    run = log.get(WALL_TIME_KEY)
-    if run is None:
-        return ""
-    how = "finished" if run["finished"] else "stopped early"
-    return f"; the last run took {run['seconds']:.1f} s wall with {run['jobs']} job(s) ({how})"
+FINDING_FALLBACK = "This run recorded no finding (the notebook has no `finding` record)."
+THUMBNAILS_PER_CARD = 2
+THUMBNAIL_WIDTH = 360  # pixels
+THUMBS_DIR = "thumbs"  # under _static/
+
+
+def notebook_title(notebook: Path) -> str:
+    """The first heading of the notebook's first markdown cell ("00 · Workbench tour"), else its file stem."""
+    try:
+        cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    except (OSError, ValueError):
+        return notebook.stem
+    for cell in (cell for cell in cells if cell.get("cell_type") == "markdown"):
+        source = cell.get("source", "")
+        for line in ("".join(source) if isinstance(source, list) else source).splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return notebook.stem
+
+
+def key_figures(executed: Path, limit: int = THUMBNAILS_PER_CARD) -> list[tuple[bytes, str]]:
+    """The first ``limit`` figures of an executed notebook as (image bytes, "png" or "jpeg"): those of cells that
+    save a figure to figures/ (``save_figure``) first, then any other figure output."""
+    import base64
+
+    import nbformat
+
+    if not executed.exists():
+        return []
+    saved, other = [], []
+    for cell in nbformat.read(executed, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            kind = next((k for k in ("image/png", "image/jpeg") if k in data), None)
+            if kind:
+                (saved if "save_figure(" in cell.source else other).append(
+                    (base64.b64decode(data[kind]), kind.split("/")[1]))
+    return (saved + other)[:limit]
+
+
+def write_thumbnails(output_dir: Path, stem: str) -> list[str]:
+    """Small copies of the notebook's key figures in ``_static/thumbs/`` (paths relative to ``output_dir``)."""
+    import io
+
+    from PIL import Image
+
+    folder = output_dir / STATIC_DIR / THUMBS_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"{stem}-*"):
+        old.unlink()
+    written = []
+    for number, (data, kind) in enumerate(key_figures(output_dir / f"{stem}.ipynb")):
+        image = Image.open(io.BytesIO(data))
+        image.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_WIDTH * 4))
+        path = folder / f"{stem}-{number}.{'jpg' if kind == 'jpeg' else 'png'}"
+        image.convert("RGB").save(path, quality=JPEG_QUALITY) if kind == "jpeg" else image.save(path)
+        written.append(path.relative_to(output_dir).as_posix())
+    return written
+
+
+def source_commit() -> str:
+    """The repository's commit (short), with "+ changes" when the working tree differs from it; "unknown" outside
+    a git checkout."""
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(paths.repo_root()), *args], capture_output=True, text=True,
+                              timeout=30, check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        return commit + (" + changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _verdict_class(verdict: str) -> str:
+    return "v-" + verdict.replace(" ", "-")
+
+
+def _badge(row: dict) -> str:
+    """One headline claim as a coloured badge; its label, effect and reason on hover."""
+    from xai_nb_utils.core.claims import interval_text
+
+    tip = f"{row['label']}: effect {interval_text(row)}, n = {row.get('n') or '-'}. {row.get('reason') or ''}"
+    return (f'<span class="badge {_verdict_class(row["verdict"])}" title="{html.escape(tip)}" '
+            f'data-claim="{html.escape(row["paper"])} {html.escape(row["claim_id"])}" '
+            f'data-verdict="{html.escape(row["verdict"])}">{html.escape(row["paper"])} '
+            f'{html.escape(row["claim_id"])}: {html.escape(row["verdict"])}</span>')
+
+
+def _summary_strip(log: dict, rows: list[dict], total: float) -> str:
+    """The top of the index: per-paper headline verdict counts, the run's wall time, profile(s) and commit."""
+    counts = ledger.headline_counts(rows)
+    papers = "".join(
+        f'<div class="paper" data-paper="{html.escape(paper)}"><b>{html.escape(paper)}</b> '
+        + "".join(f'<span class="count {_verdict_class(v)}" data-verdict="{html.escape(v)}">{n} {html.escape(v)}'
+                  f"</span>" for v, n in value.items() if n)
+        + "</div>" for paper, value in counts.items()) or "<div>no headline claim recorded yet</div>"
+    run = log.get(WALL_TIME_KEY, {})
+    profiles = sorted({entry["profile"] for key, entry in log.items() if key != WALL_TIME_KEY})
+    wall = (f"{run['seconds']:.1f} s wall with {run['jobs']} job(s) "
+            f"({'finished' if run['finished'] else 'stopped early'})" if run else "not run yet")
+    facts = (f"<span>run: {wall}; notebooks {total:.0f} s in all</span><span>profile: "
+             f"{html.escape(', '.join(profiles) or '-')}</span><span>commit: "
+             f"{html.escape(run.get('commit', 'unknown'))}</span><span>written "
+             f'{datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}</span>')
+    return f'<div class="summary"><div class="facts">{facts}</div><div class="papers">{papers}</div></div>'
+
+
+def _card(notebook: Path, entry: dict | None, results: dict, rows: list[dict], output_dir: Path) -> str:
+    """One notebook: title, finding, headline badges, key figures linking to the notebook, run time; its recorded
+    values and self-checks collapsed below."""
+    stem = notebook.stem
+    href = f"{html.escape(stem)}.html"
+    title = html.escape(notebook_title(notebook))
+    if entry is None:
+        return (f'<section class="card" id="{html.escape(stem)}"><h2>{title}</h2><p class="meta">'
+                f"{html.escape(stem)}: not run yet</p></section>")
+    status = html.escape(entry["status"])
+    status = status if entry["status"] == "ok" else f'<span class="failed">{status}</span>'
+    finding = results.get("records", {}).get("finding")
+    finding = html.escape(finding) if isinstance(finding, str) and finding.strip() else \
+        f'<span class="fallback">{html.escape(FINDING_FALLBACK)}</span>'
+    badges = "".join(_badge(row) for row in rows if row["notebook"] == stem)
+    thumbs = "".join(f'<a href="{href}"><img class="thumb" src="{html.escape(src)}" alt="figure {number + 1} of '
+                     f'{html.escape(stem)}"></a>' for number, src in enumerate(write_thumbnails(output_dir, stem)))
+    claims = results.get("claims", [])
+    passed = sum(bool(claim.get("passed")) for claim in claims)
+    return (f'<section class="card" id="{html.escape(stem)}"><h2><a href="{href}">{title}</a></h2>'
+            f'<p class="meta"><a href="{href}">{html.escape(stem)}</a> &middot; {status} &middot; '
+            f"{html.escape(entry['profile'])} &middot; {entry['seconds']:.1f} s</p>"
+            f'<p class="finding">{finding}</p>'
+            + (f'<div class="badges">{badges}</div>' if badges else "")
+            + (f'<div class="thumbs">{thumbs}</div>' if thumbs else "")
+            + f"<details><summary>recorded values ({len(results.get('records', {}))}) and self-checks "
+              f"({passed} of {len(claims)} hold)</summary>{_results_cell(results, output_dir, stem)}"
+              f"{_claims_cell(results)}</details></section>")
+
+
+INDEX_STYLE = """body{font-family:sans-serif;margin:2em;max-width:80em} table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top} ul{margin:0;padding-left:1.2em}
+div.table{overflow-x:auto;max-width:70em;margin:2px 0 6px} div.table td,div.table th{padding:1px 4px;font-size:85%}
+.summary{background:#f4f6f8;border:1px solid #d0d7de;border-radius:6px;padding:.6em 1em;margin-bottom:1.5em}
+.facts span{margin-right:2em} .papers{margin-top:.4em} .paper{display:inline-block;margin:.2em 1.5em .2em 0}
+.card{border:1px solid #d0d7de;border-radius:6px;padding:.6em 1em;margin:1em 0} .card h2{margin:.2em 0;font-size:1.2em}
+.meta{color:#555;margin:.2em 0} .finding{font-size:1.05em} .fallback{color:#777;font-style:italic}
+.failed{color:#b00} .thumbs img{max-width:360px;max-height:240px;margin:0 .6em .4em 0;border:1px solid #ddd}
+.badge,.count{display:inline-block;border-radius:10px;padding:1px 8px;margin:2px 4px 2px 0;font-size:85%;color:#fff}
+.v-reproduced{background:#1a7f37} .v-contradicted{background:#cf222e} .v-no-effect{background:#0969da}
+.v-inconclusive{background:#9a6700} .v-not-testable-here{background:#6e7781}
+details summary{cursor:pointer;color:#0969da}"""
 
 
 def write_index(output_dir: Path, notebooks: list[Path]) -> Path:
-    """``index.html`` listing ``notebooks`` with their last run (time, status, results)."""
+    """``index.html``, the report's landing page: a summary strip (headline verdict counts per paper, the run's wall
+    time, profile, commit), then one card per notebook of ``notebooks`` with its last run; key figures as thumbnails
+    in ``_static/thumbs/``. Readable offline."""
+    output_dir = Path(output_dir)
     log = _load_run_log(output_dir)
-    rows = []
-    total = 0.0
+    rows = ledger.headline_rows(output_dir / "results")
+    cards, total = [], 0.0
     for notebook in notebooks:
-        stem = notebook.stem
-        entry = log.get(stem)
-        if entry is None:
-            rows.append(f"<tr><td>{html.escape(stem)}</td><td colspan=5>not run yet</td></tr>")
-            continue
-        total += entry["seconds"]
-        results_file = results_path(output_dir, stem)
-        results = json.loads(results_file.read_text()) if results_file.exists() else {}
-        status = html.escape(entry["status"])
-        if entry["status"] != "ok":
-            status = f'<span style="color:red">{status}</span>'
-        rows.append(
-            f'<tr><td><a href="{html.escape(stem)}.html">{html.escape(stem)}</a></td>'
-            f"<td>{status}</td><td>{html.escape(entry['profile'])}</td>"
-            f"<td>{entry['seconds']:.1f} s</td>"
-            f"<td>{_results_cell(results, output_dir, stem)}</td><td>{_claims_cell(results)}</td></tr>"
-        )
+        entry = log.get(notebook.stem)
+        results_file = results_path(output_dir, notebook.stem)
+        results = json.loads(results_file.read_text()) if entry and results_file.exists() else {}
+        total += entry["seconds"] if entry else 0.0
+        cards.append(_card(notebook, entry, results, rows, output_dir))
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Saliency workbook report</title>
-<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;vertical-align:top}} ul{{margin:0;padding-left:1.2em}}
-div.table{{overflow-x:auto;max-width:70em;margin:2px 0 6px}} div.table td,div.table th{{padding:1px 4px;font-size:85%}}
-</style>
+<style>{INDEX_STYLE}</style>
 </head><body>
 <h1>Saliency workbook report</h1>
-<p>Generated {datetime.datetime.now().strftime("%Y-%m-%d %H:%M")}; total notebook time {total:.1f} s{_wall_text(log)}.</p>
-<table><tr><th>notebook</th><th>status</th><th>profile</th><th>time</th><th>key results</th><th>self-checks</th></tr>
-{chr(10).join(rows)}
-</table>
-{ledger.headline_html(ledger.headline_rows(output_dir / "results"))}
+{_summary_strip(log, rows, total)}
+{chr(10).join(cards)}
+<details><summary>every headline claim with its effect and reason</summary>{ledger.headline_html(rows)}</details>
 </body></html>
 """
     index = output_dir / "index.html"
@@ -556,7 +688,8 @@ def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_di
                                       paths.repo_root() / "README.md")
             print("reproduction table written to docs/reproduction.md and README.md")
     wall = time.perf_counter() - started
-    _update_run_log(output_dir, WALL_TIME_KEY, {"seconds": round(wall, 2), "jobs": jobs, "finished": finished})
+    _update_run_log(output_dir, WALL_TIME_KEY, {"seconds": round(wall, 2), "jobs": jobs, "finished": finished,
+                                                "commit": source_commit()})
     index = write_index(output_dir, find_notebooks(notebooks_dir))
     print(f"{'finished' if finished else 'stopped'} in {wall:.1f} s wall; index: {index}")
     return 0 if finished else 1

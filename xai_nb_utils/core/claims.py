@@ -56,6 +56,7 @@ class HeadlineClaim:
     notebook: str  # the notebook that runs it
     premises: tuple = ()  # names of the premise checks it needs; the notebook computes them
     differs: str = ""  # what differs from the paper's setup, and why
+    effect_size: float | None = None  # the standardised effect the planned n is powered for (paired t), if any
 
     def __post_init__(self):
         for name, value, allowed in (("hypothesis", self.hypothesis, HYPOTHESES),

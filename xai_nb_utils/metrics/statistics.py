@@ -22,12 +22,12 @@ The verdict rule is ``core.claims.interval_verdict`` (five verdicts); :func:`com
 numbers a headline claim records, :func:`paired_comparison` and friends give the :class:`Evidence` of a secondary
 (uncorrected) row.
 """
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from scipy import stats
 
-from xai_nb_utils.core.claims import ALPHA, HYPOTHESES, interval_verdict, null_values
+from xai_nb_utils.core.claims import ALPHA, HYPOTHESES, combine, interval_verdict, null_values
 from xai_nb_utils.core.params import check_choice
 
 DIRECTIONS = ("greater", "less")
@@ -297,6 +297,25 @@ class Evidence:
         return (f"{self.verdict}: {means}difference {self.difference:+.4g} ({self.confidence:.0%} CI "
                 f"[{self.ci_low:+.4g}, {self.ci_high:+.4g}]), n = {self.n}, {self.test} p = {self.p_value:.3g}"
                 f"{margin}")
+
+
+def all_of(evidences: dict) -> tuple:
+    """Several comparisons that must all hold, as one secondary row: (the :class:`Evidence` of the deciding one,
+    with the combined verdict of ``core.claims.combine``, its label). The deciding one is the first that
+    contradicts or shows no effect, else the one with the largest p-value."""
+    verdicts = [e.verdict for e in evidences.values()]
+    verdict = combine(verdicts)
+    hits = [label for label, e in evidences.items() if e.verdict == verdict and verdict != "reproduced"]
+    label = hits[0] if hits else max(evidences, key=lambda name: evidences[name].p_value)
+    return replace(evidences[label], verdict=verdict), label
+
+
+def powered(effect_size: float, family_size: int, alpha: float = ALPHA) -> tuple:
+    """(planned n, its reason) for a paired t that detects a standardised effect ``effect_size`` with 80% power
+    at Holm's strictest level in a family of ``family_size`` claims."""
+    n = planned_n_paired_t(effect_size, alpha / family_size)
+    return n, (f"80% power of the paired t for a standardised effect d = {effect_size:g} at Holm's strictest "
+               f"level {alpha:g}/{family_size}: n = {n}")
 
 
 def evidence(result: TestResult, expected: str = "greater", hypothesis: str = "superiority", margin: float = 0.0,
