@@ -1,14 +1,17 @@
 """Every notebook in notebooks/ (found automatically): clean when committed, runs on the smoke profile,
 and its recorded claims hold. Notebook-specific checks live in tests/notebook_checks/<stem>.py."""
 import ast
+import importlib
 import importlib.util
 import json
+import pkgutil
 
 import nbformat
 import pytest
 
-from xai_nb_utils import report
-from xai_nb_utils.core.ledger import VERDICTS
+from xai_nb_utils import report, studies
+from xai_nb_utils.core.claims import VERDICTS, decide_family
+from xai_nb_utils.core.results import SECONDARY_KINDS
 from xai_nb_utils.core.paths import notebooks_dir, repo_root
 
 NOTEBOOKS = report.find_notebooks(notebooks_dir())
@@ -120,15 +123,42 @@ def test_exercise_is_answered_when_run_with_its_parameters(tmp_path, monkeypatch
     assert "k eta = 0.6" in exercise["answer"], exercise
 
 
+def declared_claims(stem: str) -> list:
+    """The headline claims (of every paper's ``studies/*_claims.py``) that notebook ``stem`` runs."""
+    modules = [name for _, name, _ in pkgutil.iter_modules(studies.__path__) if name.endswith("_claims")]
+    return [claim for name in modules for claim in importlib.import_module(f"xai_nb_utils.studies.{name}").CLAIMS
+            if claim.notebook == stem]
+
+
 def check_paper_claims(stem: str, results: dict) -> None:
-    """A paper notebook (all but the tour) records the papers' claims it examines in the ledger, each decided by
-    a paired comparison with a verdict in three states (on smoke, verdicts may be inconclusive)."""
-    claims = results.get("paper_claims", [])
-    if not is_paper_notebook(stem) and not stem.startswith("08_"):
+    """A paper notebook records every headline claim declared for it, as declared, with its tests and premises
+    (on smoke they may be underpowered), and a finding; its secondary rows carry a kind and one of the five
+    verdicts. The benchmark (08) records no paper claim: its rows belong to the benchmark."""
+    secondary = results.get("paper_claims", [])
+    if stem.startswith("08_"):
+        assert not secondary and not results.get("headline_claims"), "08's rows are benchmark results, not claims"
         return
-    assert claims, f"{stem} records no paper claim (run.recorder.paper_claim)"
-    for claim in claims:
-        assert claim["verdict"] in VERDICTS, claim
+    if not is_paper_notebook(stem):
+        return
+    declared = declared_claims(stem)
+    recorded = {row["claim_id"]: row for row in results.get("headline_claims", [])}
+    assert declared, f"{stem} runs no declared headline claim (studies/*_claims.py)"
+    for claim in declared:
+        row = recorded.get(claim.claim_id)
+        assert row is not None, f"{stem} did not record headline claim {claim.paper} {claim.claim_id}"
+        assert {key: row[key] for key in claim.as_dict()} == claim.as_dict(), \
+            f"{claim.claim_id} differs from its declaration"
+        assert row["components"] or row["premises_checked"], f"{claim.claim_id} recorded neither a test nor a premise"
+        assert {p["name"] for p in row["premises_checked"]} == set(claim.premises), claim.claim_id
+        for component in row["components"]:
+            assert component["test"] == claim.test and component["n"] > 0, component
+    for row in decide_family(list(recorded.values())):
+        assert row["verdict"] in VERDICTS, row
+    finding = results["records"].get("finding")
+    assert isinstance(finding, str) and any(character.isdigit() for character in finding), \
+        f"{stem}: record a `finding`, one sentence printed from the run's numbers"
+    for claim in secondary:
+        assert claim["kind"] in SECONDARY_KINDS and claim["verdict"] in VERDICTS, claim
         assert claim["paper"] and claim["claim_id"] and claim["claim"] and claim["n"] > 0, claim
         assert claim["ci_low"] <= claim["difference"] <= claim["ci_high"], claim
         assert claim["ours"].startswith(claim["verdict"]), claim

@@ -684,9 +684,9 @@ def _run_locked(notebooks, profile, device, parameters, notebooks_dir, output_di
     if finished:
         unfinished.unlink()
         if profile == "default" and notebooks_dir is None and notebooks == find_notebooks():
-            ledger.write_reproduction(output_dir / "results", paths.repo_root() / "docs" / "reproduction.md",
-                                      paths.repo_root() / "README.md")
-            print("reproduction table written to docs/reproduction.md and README.md")
+            ledger.publish(output_dir / "results", paths.repo_root() / "docs", paths.repo_root() / "README.md")
+            print("recorded results copied to docs/results/; docs/reproduction.md, the README's headline table and "
+                  "the values in docs/notes/ written from them")
     wall = time.perf_counter() - started
     _update_run_log(output_dir, WALL_TIME_KEY, {"seconds": round(wall, 2), "jobs": jobs, "finished": finished,
                                                 "commit": source_commit()})

@@ -156,6 +156,23 @@ def write_reproduction(results_dir: Path, markdown_path: Path, readme_path: Path
     return table
 
 
+def publish(results_dir: Path, docs_dir: Path, readme_path: Path) -> None:
+    """After a finished default run: copy its recorded results to ``docs_dir/results/`` (the record every
+    generated document is written from and checked against), then write docs/reproduction.md, the README's
+    headline table and the values in docs/notes/*.md from that copy."""
+    import shutil
+
+    from xai_nb_utils.core import notes
+
+    published = Path(docs_dir) / "results"
+    shutil.rmtree(published, ignore_errors=True)
+    published.mkdir(parents=True)
+    for path in sorted(Path(results_dir).glob("*.json")):
+        shutil.copyfile(path, published / path.name)
+    write_reproduction(published, Path(docs_dir) / "reproduction.md", readme_path)
+    notes.fill_all(Path(docs_dir) / "notes", published)
+
+
 def write_between_markers(path: Path, start: str, end: str, text: str) -> bool:
     """Replace what stands between the ``start`` and ``end`` marker lines of the file with ``text`` (generated
     sections of the README); False, and nothing written, when the markers are missing."""
