@@ -23,7 +23,8 @@ def _results(tmp_path):
     folder = tmp_path / "results"
     folder.mkdir()
     (folder / "04_x.json").write_text(json.dumps({"notebook": "04_x", "records": {
-        "auc": {"igos": 0.91234, "rows": [{"n": 12}, {"n": 30}]}, "share": 0.25}, "headline_claims": []}))
+        "auc": {"igos": 0.91234, "rows": [{"n": 12}, {"n": 30}]}, "share": 0.25,
+        "health": [{"model": "a", "max p": 0.5}, {"model": "b", "max p": 0.25, "p > 0.99": 0.75}]}, "headline_claims": []}))
     return folder
 
 
@@ -32,11 +33,14 @@ def test_value_markers_are_filled_from_the_results(tmp_path):
     note = tmp_path / "x.md"
     note.write_text("AUC <!-- value 04_x records.auc.igos .3f -->?<!-- /value --> on "
                     "<!-- value 04_x records.auc.rows.-1.n -->?<!-- /value --> images, "
-                    "<!-- value 04_x records.share .0% -->?<!-- /value --> of them.\n"
+                    "<!-- value 04_x records.share .0% -->?<!-- /value --> of them, "
+                    "<!-- value 04_x | records.health.model=b.max p | .2f -->?<!-- /value -->, "
+                    "<!-- value 04_x | records.health.1.p > 0.99 -->?<!-- /value -->.\n"
                     "<!-- headline iGOS++ -->\nold table\n<!-- /headline -->\n")
     filled = notes.fill(note, folder)
     assert "AUC <!-- value 04_x records.auc.igos .3f -->0.912<!-- /value --> on" in filled
     assert "-->30<!-- /value --> images" in filled and "-->25%<!-- /value --> of them" in filled
+    assert "| .2f -->0.25<!-- /value -->," in filled and "0.99 -->0.75<!-- /value -->." in filled
     assert "old table" not in filled and "no headline claim of iGOS++ recorded yet" in filled
     assert notes.problems(note, folder) == []
 
@@ -57,6 +61,7 @@ def test_typed_numbers_and_verdicts_are_found_outside_markers_only():
             "We ran 8 IG steps on 30 images; 12% of them <!-- value 04_x records.share .0% -->25%<!-- /value -->.\n"
             "<!-- headline iGOS++ -->\n| H1 | reproduced | +0.1 |\n<!-- /headline -->\n"
             "Not testable here: ceiling.\n"
-            "2026-12-05: the cold report took 19.7 min (a dated log line).\n")
+            "* 2026-12-05: the cold report took 19.7 min,\n  warm 1.7 min (a dated log entry).\n"
+            "Share of images with p > 0.99 or p >= 0.3 (thresholds); 0.5 after it.\n")
     assert notes.typed_values(text) == [(1, "0.913"), (1, "0.943"), (1, "reproduced"), (3, "12%"),
-                                        (7, "Not testable here")]
+                                        (7, "Not testable here"), (10, "0.5")]
