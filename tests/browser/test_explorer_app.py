@@ -17,6 +17,7 @@ from xai_nb_utils.core.paths import repo_root
 pytestmark = pytest.mark.browser
 
 ICON_STYLESHEETS = "cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free"
+CONTROL_LABELS = ("model", "test image", "explained class", "method 1", "method 2", "method 3")
 APP_SECONDS = 300  # the notebook runs before the page shows: smoke models from the cache, or trained once
 
 
@@ -75,21 +76,28 @@ def test_explorer_answers(voila, browser, screenshots):
         page.wait_for_selector(".widget-output img", timeout=APP_SECONDS * 1000)
         screenshots.take(page, "explorer_opened")
         assert page.locator(".widget-vbox").count() >= 1
-        controls = page.locator(".widget-hbox").first.locator(":scope > .jupyter-widgets")
+        # the controls' row is the box that holds the "explained class" label (not the first box: a progress bar
+        # of a model trained on first open would come first), each control found by its label
+        row = page.locator(".widget-hbox").filter(has=page.locator(".widget-label", has_text="explained class")).last
+        controls = row.locator(":scope > .jupyter-widgets")
         labels = [label_of(controls.nth(i)) for i in range(controls.count())]
-        assert [label["text"] for label in labels] == ["model", "test image", "explained class", "method 1",
-                                                      "method 2", "method 3"], labels
+        assert [label["text"] for label in labels] == list(CONTROL_LABELS), labels
         assert all(label["visible"] and not label["truncated"] for label in labels), labels
+        assert page.locator(".widget-hprogress").count() == 0, \
+            "a finished progress bar stays above the controls"
         output = page.locator(".widget-output").first
         status = page.locator(".widget-html").first
 
+        def control(label):
+            return controls.nth(CONTROL_LABELS.index(label))
+
         def slider_right():
-            handle = controls.nth(1).locator(".noUi-handle").first
+            handle = control("test image").locator(".noUi-handle").first
             handle.focus()
             handle.press("ArrowRight")
 
         def second_method(option):
-            return lambda: controls.nth(3).locator("select").select_option(label=option)
+            return lambda: control("method 1").locator("select").select_option(label=option)
 
         for what, change in (("next test image", slider_right), ("method 1 = Saliency", second_method("Saliency")),
                              ("method 1 = Grad-CAM++", second_method("Grad-CAM++")),

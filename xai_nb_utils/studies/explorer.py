@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from xai_nb_utils.core.evaluation import predicted_classes
+from xai_nb_utils.core.progress import transient_bars
 from xai_nb_utils.methods import dre
 from xai_nb_utils.methods.dre.controller import DEFAULT_ETA, DEFAULT_H
 from xai_nb_utils.methods.gax import gax, normalize_max_abs
@@ -89,8 +90,9 @@ class Explorer:
     def trained(self, system: str):
         if system not in self._trained:
             preset, variant = SYSTEMS[system]
-            self._trained[system] = trained_model(preset, self.profile, variant=variant, seed=self.seed,
-                                                  device=self.device)
+            with transient_bars():  # a model trained on first use leaves no finished bar above the controls
+                self._trained[system] = trained_model(preset, self.profile, variant=variant, seed=self.seed,
+                                                      device=self.device)
         return self._trained[system]
 
     def classes(self, system: str) -> list:
@@ -108,9 +110,10 @@ class Explorer:
         """The DRE generator of ``system``'s model (notebook 06's configuration; fitted once, then cached)."""
         if system not in self._generators:
             trained = self.trained(system)
-            self._generators[system] = dre.fit_relevance_estimator(
-                trained.model, trained.dataset.train.x, trained.dataset.num_classes,
-                estimator_config("dre", self.profile, self.seed), self.device)
+            with transient_bars():
+                self._generators[system] = dre.fit_relevance_estimator(
+                    trained.model, trained.dataset.train.x, trained.dataset.num_classes,
+                    estimator_config("dre", self.profile, self.seed), self.device)
         return self._generators[system]
 
     def maps(self, case: Case, method: str, image: int) -> torch.Tensor:
