@@ -5,7 +5,7 @@ pass and of one forward + backward pass of each paper network at its paper image
 cost does not depend on the weights). Each notebook's paper-scale work is then counted in those units from the
 paper settings the notebook selects (:data:`WORKLOADS`: images x iterations x passes of the dominant steps; side
 studies with few images are left out, so the estimates are lower bounds). ``--write-readme`` puts the table into
-the README between its markers.
+docs/running.md between its markers.
 
     python benchmarks/bench_paper_costs.py [--threads 2] [--device cpu|cuda] [--write-readme]
 """
@@ -118,8 +118,8 @@ def main() -> None:
     table = "\n".join(lines) + "\n"
     print(table)
     if args.write_readme:
-        write_between_markers(repo_root() / "README.md", README_START, README_END, table)
-        print("written into README.md")
+        write_between_markers(repo_root() / "docs" / "running.md", README_START, README_END, table)
+        print("written into docs/running.md")
 
 
 if __name__ == "__main__":
