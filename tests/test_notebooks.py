@@ -63,10 +63,9 @@ def _notebook_check(stem: str):
     return module.check_results
 
 
-# One xdist group: the notebooks run one after another on one worker (in order, so the tour trains the shared
-# models once and later notebooks load them from the cache) while the unit tests use the other workers.
+# The notebooks need no order: a model is trained by the first test that needs it, under the cache's lock, and
+# loaded by the others (`make test` spreads all tests over the workers by work stealing).
 @pytest.mark.notebook
-@pytest.mark.xdist_group("notebooks")
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_smoke_profile(path, tmp_path, monkeypatch):
     # Reports and figures go to tmp; the data and model caches under data/ are shared and reused.
@@ -112,7 +111,6 @@ def check_exercises(stem: str, results: dict) -> None:
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("notebooks")
 def test_exercise_is_answered_when_run_with_its_parameters(tmp_path, monkeypatch):
     """Notebook 01 (the cheapest) rerun with its second exercise's parameters prints that exercise's answer."""
     monkeypatch.setenv("XAI_FIGURES_DIR", str(tmp_path / "figures"))

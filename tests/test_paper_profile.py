@@ -124,7 +124,6 @@ PAPER_NOTEBOOKS = {"02_ax_co_score_gaps": check_02, "03_gax_generative_heatmaps"
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("notebooks")
 @pytest.mark.parametrize("stem", list(PAPER_NOTEBOOKS))
 def test_notebook_runs_on_the_paper_path(stem, paper_env, tmp_path):
     """The paper's data, models and code path at tiny size, against fixture files in the real formats."""
@@ -147,7 +146,6 @@ MISSING = [("02_ax_co_score_gaps", "external/chest_xray/test/PNEUMONIA", r"missi
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("notebooks")
 @pytest.mark.parametrize("stem, removed, message", MISSING, ids=[m[0][:2] + "-" + Path(m[1]).name for m in MISSING])
 def test_paper_notebook_names_a_missing_file(stem, removed, message, paper_data_dir, tmp_path, monkeypatch):
     data = linked_copy(paper_data_dir, tmp_path / "data")
@@ -160,7 +158,6 @@ def test_paper_notebook_names_a_missing_file(stem, removed, message, paper_data_
 
 
 @pytest.mark.notebook
-@pytest.mark.xdist_group("notebooks")
 def test_paper_notebook_rejects_a_wrong_weights_file(paper_data_dir, tmp_path, monkeypatch):
     """VGG16 weights under ResNet50's file name: the run stops and names the file."""
     data = linked_copy(paper_data_dir, tmp_path / "data")
