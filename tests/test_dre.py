@@ -2,6 +2,7 @@
 on hand-made maps and a model that only looks at one known region, MPert (batch independence), and the relevance
 estimator: explicit fitted objects, cached under their full configuration (the stale-generator regression)."""
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -331,71 +332,105 @@ def test_generator_configs_and_errors():
 # ------------------------------------------------------------------------------------------- the paper's claims
 
 
+def test_claims_are_declared_with_the_paper_words_and_the_planned_n():
+    from xai_nb_utils.studies import dre_claims
+
+    assert [c.claim_id for c in dre_claims.CLAIMS] == ["H1", "H2", "H3", "H4", "H5"]
+    assert all(c.paper == "DRE" == dre_claims.PAPER and c.planned_n >= 30 for c in dre_claims.CLAIMS)
+    by_id = {c.claim_id: c for c in dre_claims.CLAIMS}
+    assert by_id["H2"].hypothesis == "non-inferiority" and by_id["H2"].margin == 2.0
+    assert by_id["H3"].direction == by_id["H5"].direction == "less"
+    assert set(by_id["H5"].premises) == {dre_claims.SKEW, dre_claims.CONVERGED}
+    paper = Path("/work/shared/papers/003_0b661c4de1f25de3.txt")
+    if paper.exists():  # the paper's text is outside the repository
+        text = " ".join(paper.read_text().split())
+        assert all(" ".join(c.quote.split()) in text for c in dre_claims.CLAIMS)
+
+
 def _per_image(rng, labels, n=40):
     return {label: rng.uniform(20, 30, n) for label in labels}
 
 
-def test_paper_claims_cover_every_method_of_tables_3_and_4():
+def test_headline_tests_pair_dre_with_every_other_method():
+    """H1 on the normalised M_F: with DRE best on every image its normalised score is 100; H2 on M_E, raw."""
     rng = np.random.default_rng(0)
     labels = list(dre_study.TABLE_METHODS)
     mf = _per_image(rng, labels)
-    for other in labels[1:]:
-        mf[other] = mf["DRE"] - rng.uniform(1, 2, 40)  # DRE above every method...
-    mf["MPert"] = mf["DRE"] + rng.normal(0, 3, 40)  # ...but not significantly above MPert: the weakest comparison
+    mf["DRE"] = np.full(40, 31.0)  # above every method on every image
+    mf["VGrad"] = np.full(40, 19.0)  # below every method on every image: normalised 0
+    tests = dre_study.faithfulness_tests({"M_F (raw)": mf})
+    assert set(tests) == {f"DRE vs {o}" for o in labels[1:]}
+    assert tests["DRE vs VGrad"].estimate == pytest.approx(100.0) and tests["DRE vs VGrad"].test == "paired t"
+    assert all(t.mean_a == pytest.approx(100.0) and t.n == 40 for t in tests.values())
     me = _per_image(rng, labels)
-    me["MGnet"] = me["DRE"] + rng.normal(0, 0.5, 40)  # within the +-2 margin
-    me["Grad-CAM++"] = me["DRE"] + 5 + rng.normal(0, 0.5, 40)  # DRE 5 points below: worse by more than 2
-    me["Grad-CAM"] = me["DRE"] + 3  # Grad-CAM better on M_E: the claim is contradicted
-    claims = {c["claim_id"]: c for c in dre_study.paper_claims({"M_F (raw)": mf, "M_E": me})}
-    others = labels[1:]
-    assert set(claims) == ({f"Table 3 M_F, DRE vs {o}" for o in others} | {"Table 3 M_F, DRE vs every other method"}
-                           | {f"Table 4 M_E, DRE vs {o}" for o in others if o not in ("MGnet", "Grad-CAM++")}
-                           | {"Table 4 M_E, DRE matches MGnet", "Table 4 M_E, DRE not below Grad-CAM++"})
-    verdict = {claim_id: c["evidence"].verdict for claim_id, c in claims.items()}
-    assert all(verdict[f"Table 3 M_F, DRE vs {o}"] == "reproduced" for o in others if o != "MPert")
-    assert verdict["Table 3 M_F, DRE vs MPert"] == "inconclusive"
-    every = claims["Table 3 M_F, DRE vs every other method"]
-    assert every["labels"] == ("DRE", "MPert") and every["evidence"].verdict == "inconclusive"
-    assert verdict["Table 4 M_E, DRE matches MGnet"] == "reproduced"
-    assert verdict["Table 4 M_E, DRE not below Grad-CAM++"] == "contradicted"
-    assert verdict["Table 4 M_E, DRE vs Grad-CAM"] == "contradicted"
-    assert all(c["paper"] == "DRE" and c["paper_value"].startswith("ImageNet ResNet50") for c in claims.values())
+    me["MPert"] = me["DRE"] + 3
+    tests = dre_study.explainability_tests({"M_E": me})
+    assert tests["DRE vs MPert"].estimate == pytest.approx(-3.0)
 
 
-def test_margin_claims_read_the_confidence_interval_against_the_margin():
-    rng = np.random.default_rng(1)
-    a = rng.uniform(50, 90, 60)
-    noise = rng.normal(0, 12, 60)
-    above, inside, wide = a - 4 + rng.normal(0, 0.3, 60), a + 0.5 + rng.normal(0, 0.3, 60), a + noise - noise.mean()
-    below = a + 4 + rng.normal(0, 0.3, 60)
-    # a - b: above ~ [3.9, 4.1], inside ~ [-0.6, -0.4], wide ~ +-3, below ~ [-4.1, -3.9]
-    cases = {"equivalence": {"contradicted": above, "reproduced": inside, "inconclusive": wide},
-             "non-inferiority": {"reproduced": above, "inconclusive": wide, "contradicted": below}}
-    for test, by_verdict in cases.items():
-        for expected, b in by_verdict.items():
-            evidence = dre_study.margin_comparison(a, b, 2.0, test)
-            assert evidence.verdict == expected, (test, expected, evidence)
-            assert evidence.ci_low <= evidence.difference <= evidence.ci_high
-            assert evidence.sentence().startswith(expected)
-    assert dre_study.margin_comparison(a, inside, 2.0).expected == "|difference| < 2"
-    assert dre_study.margin_comparison(a, inside, 2.0, "non-inferiority").expected == "difference > -2"
-    # the interval, not the mean, decides: a mean difference of 1.9 with a CI reaching past 2 is not a match
-    near = dre_study.margin_comparison(a, a - 1.9 + rng.normal(0, 1, 60), 2.0)
-    assert near.ci_high > 2 and near.verdict == "inconclusive"
-    with pytest.raises(ValueError, match="test"):
-        dre_study.margin_comparison(a, inside, 2.0, "superiority")
+def test_sensitivity_tests_compare_per_image_ranges_over_the_settings():
+    names = list(dre_study.constraint_configs("smoke"))
+    table = pd.DataFrame({"setting": names, "kind": ["dre" if n.startswith("DRE") else "mgnet" for n in names]})
+    base = np.random.default_rng(3).uniform(60, 70, 30)
+    me = {name: base + (0.1 * i if name.startswith("DRE") else 3.0 * i) for i, name in enumerate(names)}
+    result = dre_study.sensitivity_tests({"M_E": me}, table)["DRE range vs MGnet range"]
+    # DRE settings 0..4 are offset by 0.1 i: range 0.4; MGnet settings 5..9 by 3 i: range 12
+    assert result.mean_a == pytest.approx(0.4) and result.mean_b == pytest.approx(12.0)
+    rows = {row["claim_id"]: row["evidence"] for row in dre_study.constraint_claims({"M_E": me})}
+    assert rows["Fig. 10c M_E, DRE lambda_av = 0 matches all constraints"].verdict == "reproduced"  # 0.1 apart
+    assert rows["Fig. 10c M_E, DRE all constraints vs none"].verdict == "contradicted"  # (5) is 0.4 higher
+    assert rows["Fig. 10c M_E, MGnet lambda_av = 0 vs all constraints"].verdict == "contradicted"  # +3
 
 
-def test_weakest_comparison_decides_an_intersection_of_claims():
-    from xai_nb_utils.metrics.statistics import Evidence
+def _distribution_table(mask_cos: dict):
+    from types import SimpleNamespace
 
-    def ev(verdict, low, high, expected="greater"):
-        return Evidence(10, 0, 0, (low + high) / 2, low, high, 0.95, 0.01, expected, verdict)
-    assert dre_study.weakest({"a": ev("reproduced", 1, 3), "b": ev("reproduced", 0.5, 4)}) == "b"
-    assert dre_study.weakest({"a": ev("reproduced", 0.1, 3), "b": ev("inconclusive", -1, 4)}) == "b"
-    assert dre_study.weakest({"a": ev("inconclusive", -5, 3), "b": ev("contradicted", -3, -1)}) == "b"
-    # for a "less" claim the upper bound is the one on the paper's side
-    assert dre_study.weakest({"a": ev("reproduced", -3, -1, "less"), "b": ev("reproduced", -5, -0.5, "less")}) == "b"
+    configs = dre_study.distribution_configs("smoke")
+    estimators = {name: SimpleNamespace(config=config) for name, config in configs.items()}
+    table = pd.DataFrame({"setting": list(configs), "kind": "dre", "CoS of map": [mask_cos[n] for n in configs]})
+    return dre_study.with_preconfigured_skewness(table, estimators, n=20_000)
+
+
+def test_left_skew_tests_and_the_skew_direction_premise():
+    left = "eta=1.5, h=0.5"
+    right = [n for n in dre_study.distribution_configs("smoke") if n != left]
+    table = _distribution_table({left: -0.3, **{n: 0.8 for n in right}})
+    assert dre_study.skew_sides(table) == ([left], right)
+    rng = np.random.default_rng(2)
+    me = {name: rng.uniform(60, 70, 30) for name in table["setting"]}
+    tests = dre_study.left_skew_tests({"M_E": me}, table)
+    assert set(tests) == {f"{left} vs {r}" for r in right}
+    passed, detail = dre_study.skew_direction(table)
+    assert passed and "masks -0.30" in detail
+    # the review's case: the "left-skewed" controller gives right-skewed masks -> the premise fails, with the numbers
+    passed, detail = dre_study.skew_direction(_distribution_table({left: 1.19, **{n: 1.02 for n in right}}))
+    assert not passed and detail.startswith(f"masks on the wrong side for {left}") and "masks +1.19" in detail
+
+
+def test_training_to_a_plateau_stops_and_is_reported():
+    history = [{"stage": "embeddings", "loss": 0.1}] + [{"stage": "generator", "loss": v} for v in (2.0, 1.5, 1.48)]
+    assert generator.reached_plateau(history, 0.02)  # 1.5 -> 1.48 is 1.3% < 2%
+    assert not generator.reached_plateau(history[:3], 0.02)  # 2.0 -> 1.5 is 25%
+    assert not generator.reached_plateau(history[:2], 0.02)  # one epoch: no plateau yet
+    from types import SimpleNamespace
+    estimators = {"a": SimpleNamespace(converged=True, history=history),
+                  "b": SimpleNamespace(converged=False, history=history[:3])}
+    passed, detail = dre_study.ablations_converged(estimators)
+    assert not passed and detail == "1 of 2 reached the plateau (epochs trained: 2-3); not: b"
+
+
+def test_estimator_trains_to_its_plateau(tiny_scene_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("XAI_CACHE_DIR", str(tmp_path / "cache"))
+    images = _scene_images()
+    loose = dre.fit_relevance_estimator(tiny_scene_model, images, 3, _tiny_config(epochs=4, plateau_tol=10.0),
+                                        device="cpu")
+    epochs = [h for h in loose.history if h["stage"] == "generator"]
+    assert loose.converged and len(epochs) == 2  # any second epoch is "within 1000%" of the first
+    capped = dre.fit_relevance_estimator(tiny_scene_model, images, 3, _tiny_config(epochs=1, plateau_tol=0.02),
+                                         device="cpu")
+    assert not capped.converged
+    assert dre_study.same_classifier(tiny_scene_model, images, {"a": loose, "b": capped})
+    assert not dre_study.same_classifier(SceneCNN(num_classes=3), images, {"a": loose})
 
 
 def test_map_skewness_per_image_by_hand():
@@ -407,49 +442,12 @@ def test_map_skewness_per_image_by_hand():
     assert premise["evidence"].verdict == "reproduced" and premise["evidence"].mean_b == 0
 
 
-def test_distribution_claims_pair_the_left_skewed_setting_with_each_right_skewed_one():
-    from types import SimpleNamespace
-
-    configs = dre_study.distribution_configs("smoke")
-    estimators = {name: SimpleNamespace(config=config) for name, config in configs.items()}
-    table = pd.DataFrame({"setting": list(configs), "kind": "dre"})
-    table = dre_study.with_preconfigured_skewness(table, estimators, n=20_000)
-    cos = dict(zip(table["setting"], table["pre-configured CoS"]))
-    assert cos["eta=1.5, h=0.5"] < 0 and all(v > 0 for k, v in cos.items() if k != "eta=1.5, h=0.5")
-    rng = np.random.default_rng(2)
-    me = {name: rng.uniform(60, 70, 30) for name in configs}
-    me["eta=1.5, h=0.5"] = me["eta=1.5, h=2.5"] + 8  # the left-skewed setting best: contradicted against (1.5, 2.5)
-    mask_cos = {name: rng.uniform(0.5, 1.0, 30) for name in configs}
-    claims = {c["claim_id"]: c for c in dre_study.distribution_claims({"M_E": me, "CoS": mask_cos}, table)}
-    right = [name for name in configs if name != "eta=1.5, h=0.5"]
-    assert set(claims) == {f"Fig. 10b M_E, eta=1.5, h=0.5 vs {r}" for r in right} | {
-        "Fig. 10b mask CoS, eta=1.5, h=0.5 vs eta=1.5, h=2.5"}
-    assert claims["Fig. 10b M_E, eta=1.5, h=0.5 vs eta=1.5, h=2.5"]["evidence"].verdict == "contradicted"
-    assert "left-skewed" in dre_study.ablation_outcome(table.assign(M_E=[me[n].mean() for n in table["setting"]]))
-
-
-def test_constraint_claims_compare_per_image_ranges_over_the_settings():
-    names = list(dre_study.constraint_configs("smoke"))
-    table = pd.DataFrame({"setting": names, "kind": ["dre" if n.startswith("DRE") else "mgnet" for n in names]})
-    rng = np.random.default_rng(3)
-    base = rng.uniform(60, 70, 30)
-    me = {name: base + (0.1 * i if name.startswith("DRE") else 3.0 * i) for i, name in enumerate(names)}
-    mf = {name: base.copy() for name in names}  # identical settings: every range 0
-    claims = {c["claim_id"]: c for c in dre_study.constraint_claims({"M_E": me, "M_F (raw)": mf}, table)}
-    sensitivity = claims["Fig. 10c M_E sensitivity, DRE vs MGnet"]["evidence"]
-    # DRE settings 0..4 are offset by 0.1 i: range 0.4; MGnet settings 5..9 by 3 i: range 12
-    assert sensitivity.mean_a == pytest.approx(0.4) and sensitivity.mean_b == pytest.approx(12.0)
-    assert sensitivity.verdict == "reproduced"
-    assert claims["Fig. 10c M_F (raw) sensitivity, DRE vs MGnet"]["evidence"].verdict == "inconclusive"
-    assert claims["Fig. 10c M_E, DRE lambda_av = 0 matches all constraints"]["evidence"].verdict == "reproduced"
-    assert claims["Fig. 10c M_E, DRE all constraints vs none"]["evidence"].verdict == "contradicted"  # (5) is +0.4
-    assert claims["Fig. 10c M_E, MGnet lambda_av = 0 vs all constraints"]["evidence"].verdict == "contradicted"
-
-
-def test_claim_groups_count_the_verdicts_per_place_in_the_paper():
-    recorded = [{"paper": "DRE", "claim_id": claim_id, "verdict": verdict} for claim_id, verdict in (
-        ("Table 3 M_F, DRE vs MGnet", "contradicted"), ("Table 3 M_F, DRE vs VGrad", "reproduced"),
-        ("Fig. 10b M_E, eta=1.5, h=0.5 vs eta=0.5, h=2.5", "inconclusive"))]
-    assert dre_study.claim_groups(recorded) == [
-        "Table 3: 2 claims - 1 reproduced, 1 contradicted, 0 inconclusive",
-        "Fig. 10b: 1 claim - 0 reproduced, 0 contradicted, 1 inconclusive"]
+def test_finding_and_component_table_come_from_the_recorded_numbers():
+    rows = [{"claim_id": "H1", "label": "x", "verdict": "reproduced", "estimate": 3.2, "deciding_component": "DRE vs a"},
+            {"claim_id": "H5", "label": "y", "verdict": "not testable here", "estimate": None}]
+    assert dre_study.finding(rows) == ("On DigitScenes 1 of 2 DRE headline claims reproduce: H1 x: reproduced "
+                                       "(DRE vs a: +3.20); H5 y: not testable here.")
+    entry = {"components": [{"label": "DRE vs a", "mean_a": 2.0, "mean_b": 1.0, "estimate": 1.0, "n": 9,
+                             "intervals": [[0.5, 1.5], [0.4, 1.6]]}]}
+    table = dre_study.component_table(entry)
+    assert table.loc["DRE vs a", "95% CI low"] == 0.5 and table.loc["DRE vs a", "n"] == 9

@@ -5,19 +5,17 @@ Tables 3/4 analog, DRE+ (Figure 10a), the ablations (Figures 10b, 10c) and the f
 The method is :mod:`xai_nb_utils.methods.dre` (controller, generator, MPert); its metrics M_F / M_E are
 :mod:`xai_nb_utils.metrics.relevance`.
 """
-import math
 from dataclasses import dataclass, replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from xai_nb_utils.core.cache import cached_computation
+from xai_nb_utils.core.cache import cached_computation, fingerprint
 from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.tasks import run_calls
 from xai_nb_utils.core.progress import tqdm
 
-from xai_nb_utils.core.ledger import verdict_counts
 from xai_nb_utils.core.params import by_profile
 from xai_nb_utils.core.paths import MissingDataError
 from xai_nb_utils.core.evaluation import predicted_classes
@@ -26,17 +24,18 @@ from xai_nb_utils.data.external import load_imagenet_val, paper_crop
 from xai_nb_utils.methods.dre.controller import (DEFAULT_ETA, DEFAULT_H, INPUT_KINDS, controller, controller_samples,
                                                  density_check, density_normal, input_density, pearson_skewness,
                                                  sample_input)
-from xai_nb_utils.methods.dre.generator import (KINDS, MGNET_LAMBDAS, GeneratorConfig, dre_plus,
+from xai_nb_utils.methods.dre.generator import (KINDS, MGNET_LAMBDAS, GeneratorConfig, dre_plus, estimator_key,
                                                 fit_relevance_estimator, generator_config)
 from xai_nb_utils.methods.registry import explain
 from xai_nb_utils.metrics.relevance import explainability, faithfulness, normalize_across_methods
-from xai_nb_utils.metrics.statistics import Evidence, one_sample_comparison, paired_comparison
+from xai_nb_utils.metrics.statistics import Evidence, one_sample_comparison, paired_comparison, paired_t
 from xai_nb_utils.models.pretrained import pretrained_model
 from xai_nb_utils.models.training import trained_model
 from xai_nb_utils.studies.common import method_label, timed_maps
+from xai_nb_utils.studies.dre_claims import PAPER
+from xai_nb_utils.studies.headline import check
 from xai_nb_utils.viz.plotting import overlay
 
-PAPER = "DRE"  # the paper's name in the paper-claims ledger (Fu et al.)
 # The paper's numbers, for display beside ours only (ImageNet, ResNet50 column and the mean over ResNet50, VGG19 and
 # GoogleNet): Table 3 (M_F, per-image min-max normalised over the methods) and Table 4 (M_E).
 PAPER_TABLE3_MF = {"DRE": (77.13, 74.37), "MGnet": (56.61, 55.75), "MPert": (72.40, 70.10),
@@ -62,11 +61,12 @@ CONSTRAINT_ABLATION = {
               "(3) lambda_bg = 0": ("av", "tv"), "(4) lambda_tv = 0": ("bg", "av"),
               "(5) lambda_bg = lambda_tv = 0": ("av",)},
 }
-# training sizes of the main estimators and of the (short-schedule) ablation estimators; ``paper`` = default
+# training sizes of the main estimators and of the ablation estimators; ``paper`` = default. The ablations train to
+# a loss plateau (``plateau_tol``: stop at the first epoch whose mean loss falls by less than 2%), at most ``epochs``.
 GENERATOR_SIZES = {"smoke": dict(n_train=128, embed_epochs=1, epochs=1, lr_halve_every=1),
                    "default": dict(n_train=2000, embed_epochs=1, epochs=4, lr_halve_every=2)}
-ABLATION_SIZES = {"smoke": dict(n_train=32, epochs=1, embed_epochs=1, lr_halve_every=1),
-                  "default": dict(n_train=800, epochs=1, embed_epochs=1, lr_halve_every=1)}
+ABLATION_SIZES = {"smoke": dict(n_train=32, epochs=2, embed_epochs=1, lr_halve_every=1, plateau_tol=0.02),
+                  "default": dict(n_train=800, epochs=6, embed_epochs=1, lr_halve_every=2, plateau_tol=0.02)}
 
 
 def _sizes(sizes: dict, profile: str) -> dict:
@@ -80,8 +80,9 @@ def estimator_config(kind: str, profile: str, seed: int = 0) -> GeneratorConfig:
 
 def ablation_config(kind: str, profile: str, seed: int = 0, eta: float = DEFAULT_ETA, h: float = DEFAULT_H,
                     constraints=None) -> GeneratorConfig:
-    """A short-schedule estimator (the paper trains its ablations for 3 instead of 10 epochs); ``constraints``:
-    which of "bg", "av", "tv" get MGnet's lambdas (None: the kind's default)."""
+    """An ablation estimator, trained to a loss plateau (:data:`ABLATION_SIZES`; the paper trains its ablations for
+    3 instead of 10 epochs); ``constraints``: which of "bg", "av", "tv" get MGnet's lambdas (None: the kind's
+    default)."""
     overrides = dict(_sizes(ABLATION_SIZES, profile), eta=eta, h=h)
     if constraints is not None:
         overrides.update({f"lambda_{c}": MGNET_LAMBDAS[f"lambda_{c}"] if c in constraints else 0.0
@@ -110,9 +111,18 @@ def train_ablations(model, images: torch.Tensor, num_classes: int, configs: dict
 
 
 def training_summary(estimators: dict) -> dict:
-    """Per estimator: training seconds (when first built), images, epochs and the final loss."""
-    return {name: {"seconds": e.train_seconds, "images": e.config.n_train, "epochs": e.config.epochs,
-                   "final_loss": e.history[-1]["loss"]} for name, e in estimators.items()}
+    """Per estimator: training seconds (when first built), images, epochs trained (of the cap), the final loss,
+    whether it reached its loss plateau and its cache key (which covers the classifier's weights)."""
+    return {name: {"seconds": e.train_seconds, "images": e.config.n_train,
+                   "epochs": len([h for h in e.history if h["stage"] == "generator"]), "max_epochs": e.config.epochs,
+                   "final_loss": e.history[-1]["loss"], "converged": e.converged, "key": e.key}
+            for name, e in estimators.items()}
+
+
+def same_classifier(model, images: torch.Tensor, estimators: dict) -> bool:
+    """Whether every estimator was fitted on this classifier's weights and these training images (its cache key
+    is the one :func:`estimator_key` gives for them)."""
+    return all(e.key == estimator_key(e.config, model, images) for e in estimators.values())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -139,6 +149,11 @@ class StudyData:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    @property
+    def classifier_fingerprint(self) -> str:
+        """The digest of the classifier's weights (the same in every run that loads the same cached model)."""
+        return fingerprint(self.model)
 
 
 def load_study_data(profile: str, seed: int, device) -> StudyData:
@@ -375,141 +390,179 @@ def map_checks(maps: dict) -> dict:
             "masks_in_unit_interval": all(0 <= maps[k].min() and maps[k].max() <= 1 for k in ("DRE", "MGnet"))}
 
 
-def paired_difference(a, b) -> dict:
-    """Per-image a - b: mean, standard error of the mean, and the share of images where a > b."""
-    difference = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
-    sem = difference.std(ddof=1) / math.sqrt(len(difference)) if len(difference) > 1 else float("nan")
-    return {"mean": float(difference.mean()), "sem": float(sem), "share_a_better": float((difference > 0).mean())}
-
-
-def verdict(table: pd.DataFrame, per_image: dict) -> dict:
-    """The means behind the Tables 3/4 analog (which method is best on M_F and M_E, DRE against MGnet) and the
-    per-image DRE - MGnet raw M_F; ``per_image`` as returned by :func:`evaluate_maps`. The paper's claims are
-    decided by :func:`paper_claims`, not by these means."""
+def table_summary(table: pd.DataFrame) -> dict:
+    """The means behind the Tables 3/4 analog: which method is best on M_F and M_E, DRE against MGnet. Descriptive
+    only: the paper's claims are decided per image (``dre_claims``)."""
     by_method = table.set_index("method")
     return {
         "dre_beats_mgnet_mf_normalised": bool(by_method.loc["DRE", "M_F (normalised)"] > by_method.loc["MGnet", "M_F (normalised)"]),
         "dre_beats_mgnet_mf_raw": bool(by_method.loc["DRE", "M_F (raw)"] > by_method.loc["MGnet", "M_F (raw)"]),
         "dre_best_mf_normalised": bool(by_method["M_F (normalised)"].idxmax() == "DRE"),
-        "dre_me_within_2_of_mgnet": bool(abs(by_method.loc["DRE", "M_E"] - by_method.loc["MGnet", "M_E"]) < 2),
         "best_mf_method": by_method["M_F (normalised)"].idxmax(), "best_me_method": by_method["M_E"].idxmax(),
-        "dre_minus_mgnet_mf_raw": paired_difference(per_image["M_F (raw)"]["DRE"], per_image["M_F (raw)"]["MGnet"]),
     }
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The paper's claims, decided on per-image scores
+# The paper's headline claims (declared in ``dre_claims``): tests per compared pair, premises; secondary rows
 # ---------------------------------------------------------------------------------------------------------------
 
-#: Margin (M_E points) of the paper's "matches" and "comparable" claims. The paper calls DRE's M_E gaps to MGnet on its
-#: three ImageNet networks (+0.40, +0.38, -0.14) "a small gap" and GCAM's (ResNet50: 79.28 vs DRE 83.02, a gap of
-#: 3.7, the smallest gap to a method it ranks below DRE) worse; +-2 lies between the two, about a tenth of the
-#: range of the method means in its Table 4 (65.6-83.5).
-ME_MATCH_MARGIN = 2.0
-#: Table 4: the methods the paper finds close to DRE on M_E, by the kind of margin claim that decides them. MGnet:
-#: "DRE outperforms MGnet with a small gap" - a match (equivalence); Grad-CAM++ (above DRE on the networks' mean,
-#: below on ResNet50): "DRE obtains comparable or even better explainability" - not worse (non-inferiority). DRE
-#: is higher than the others (MPert, Grad-CAM and the gradient methods: 3.7 points or more in the paper).
-ME_MARGIN_CLAIMS = {"MGnet": "equivalence", "Grad-CAM++": "non-inferiority"}
 #: Figure 10(c): the constraint settings compared (the names of :data:`CONSTRAINT_ABLATION` with the kind)
 DRE_ALL, DRE_NO_AREA, DRE_NONE = ("DRE (1) all constraints", "DRE (2) lambda_av = 0", "DRE (5) none (DRE)")
 MGNET_ALL, MGNET_NO_AREA = ("MGNET (1) all constraints (MGnet)", "MGNET (2) lambda_av = 0")
 DEFAULT_SETTING = f"eta={DEFAULT_ETA}, h={DEFAULT_H}"  # Figure 10(b): the paper's DRE
 FIGURE_ONLY = "masks only (no numbers)"  # the paper's Figure 10 shows masks
+#: premise "M_F headroom": the best method's mean raw M_F must exceed a random map's by this many points
+MF_HEADROOM = 2.0
+#: the equivalence margin (M_E points) of the secondary "has few effects" row (as the headline M_E margin)
+ME_MARGIN = 2.0
 
 
-def margin_comparison(a, b, margin: float, test: str = "equivalence", **kwargs) -> Evidence:
-    """A margin claim on paired scores, read off the confidence interval of the mean a - b (the two one-sided tests
-    of equivalence, or the one of non-inferiority). ``test="equivalence"`` (a matches b): *reproduced* when the
-    interval lies inside (-margin, margin), *contradicted* when it lies wholly outside; ``"non-inferiority"`` (a is
-    not worse than b by ``margin`` or more): *reproduced* when it lies above -margin, *contradicted* when wholly
-    below; *inconclusive* otherwise. ``kwargs`` go to :func:`paired_comparison`."""
-    evidence = paired_comparison(a, b, **kwargs)
-    low, high = evidence.ci_low, evidence.ci_high
-    if test == "equivalence":
-        expected = f"|difference| < {margin:g}"
-        holds, fails = -margin < low and high < margin, low >= margin or high <= -margin
-    elif test == "non-inferiority":
-        expected = f"difference > {-margin:g}"
-        holds, fails = low > -margin, high <= -margin
-    else:
-        raise ValueError(f"test must be 'equivalence' or 'non-inferiority', got {test!r}")
-    verdict = "reproduced" if holds else "contradicted" if fails else "inconclusive"
-    return replace(evidence, expected=expected, verdict=verdict)
+def normalised_mf(per_image: dict) -> dict:
+    """Per image, M_F min-max normalised over the methods (the paper's Table 3 convention), x100."""
+    return {name: 100 * values for name, values in normalize_across_methods(per_image["M_F (raw)"]).items()}
 
 
-def weakest(evidence: dict) -> str:
-    """The key of the comparison that decides "a beats every one of them" (an intersection of claims): a
-    contradicted one if any, else an inconclusive one, else any; among those the one with the least support
-    (the lowest CI bound on the paper's side)."""
-    rank = {"contradicted": 0, "inconclusive": 1, "reproduced": 2}
-
-    def support(key):
-        e = evidence[key]
-        return rank[e.verdict], e.ci_low if e.expected == "greater" else -e.ci_high
-    return min(evidence, key=support)
+def against_others(scores: dict, method: str = "DRE") -> dict:
+    """{"DRE vs <other>": paired t of the per-image scores} for every other method of ``scores``."""
+    return {f"{method} vs {other}": paired_t(scores[method], scores[other]) for other in scores if other != method}
 
 
-def _claim(claim_id: str, claim: str, evidence: Evidence, labels: tuple, paper_value: str | None) -> dict:
-    return dict(paper=PAPER, claim_id=claim_id, claim=claim, evidence=evidence, labels=labels, paper_value=paper_value)
+def faithfulness_tests(per_image: dict) -> dict:
+    """H1: DRE's normalised M_F against each other method's, paired per image."""
+    return against_others(normalised_mf(per_image))
 
 
-def _paper_pair(paper: dict, other: str, metric: str) -> str:
-    return (f"ImageNet ResNet50 ({metric}): DRE {paper['DRE'][0]} vs {other} {paper[other][0]}; mean of three "
-            f"networks: {paper['DRE'][1]} vs {paper[other][1]}")
+def explainability_tests(per_image: dict) -> dict:
+    """H2: DRE's M_E against each other method's, paired per image."""
+    return against_others(per_image["M_E"])
 
 
-def paper_claims(per_image: dict, margin: float = ME_MATCH_MARGIN, seed: int = 0) -> list[dict]:
-    """Keyword arguments of ``Recorder.paper_claim`` for the claims of Tables 3 and 4, each decided on per-image
-    scores of the same images (``per_image`` of :func:`evaluate_maps`):
-
-    * Table 3: DRE has a higher raw M_F than each other method (the paper's per-image min-max normalisation over
-      the methods keeps each image's sign of a difference), and than every other method ("DRE outperforms all
-      the other methods": decided by the weakest of those comparisons);
-    * Table 4: DRE's M_E matches MGnet's (equivalence within ``margin``), is not below Grad-CAM++'s by
-      ``margin`` or more (non-inferiority) and is higher than the others' (:data:`ME_MARGIN_CLAIMS`)."""
-    mf, me = per_image["M_F (raw)"], per_image["M_E"]
-    others = [label for label in mf if label != "DRE"]
-    mf_evidence = {other: paired_comparison(mf["DRE"], mf[other], "greater", seed=seed) for other in others}
-    claims = [_claim(f"Table 3 M_F, DRE vs {other}", f"DRE has a higher M_F than {other} (paired per image, raw M_F)",
-                     mf_evidence[other], ("DRE", other), _paper_pair(PAPER_TABLE3_MF, other, "normalised M_F"))
-              for other in others]
-    hardest = weakest(mf_evidence)
-    claims.append(_claim("Table 3 M_F, DRE vs every other method",
-                         f"DRE has a higher M_F than every other method ('DRE outperforms all the other methods'; "
-                         f"decided by the weakest pairwise comparison, here against {hardest})",
-                         mf_evidence[hardest], ("DRE", hardest),
-                         _paper_pair(PAPER_TABLE3_MF, hardest, "normalised M_F")))
-    margin_text = {"equivalence": ("matches", "matches {other}'s (equivalence: reproduced if the 95% CI of the "
-                                   "per-image difference lies within +-{margin:g} M_E points, contradicted if wholly "
-                                   "outside, else inconclusive)"),
-                   "non-inferiority": ("not below", "is comparable to or better than {other}'s (non-inferiority: "
-                                       "reproduced if the 95% CI of the per-image difference lies above -{margin:g} "
-                                       "M_E points, contradicted if wholly below, else inconclusive)")}
-    for other in others:
-        if other in ME_MARGIN_CLAIMS:
-            test = ME_MARGIN_CLAIMS[other]
-            verb, text = margin_text[test]
-            claims.append(_claim(f"Table 4 M_E, DRE {verb} {other}",
-                                 "DRE's M_E " + text.format(other=other, margin=margin),
-                                 margin_comparison(me["DRE"], me[other], margin, test, seed=seed), ("DRE", other),
-                                 _paper_pair(PAPER_TABLE4_ME, other, "M_E")))
-        else:
-            claims.append(_claim(f"Table 4 M_E, DRE vs {other}",
-                                 f"DRE has a higher M_E than {other} (paired per image)",
-                                 paired_comparison(me["DRE"], me[other], "greater", seed=seed), ("DRE", other),
-                                 _paper_pair(PAPER_TABLE4_ME, other, "M_E")))
-    return claims
+def random_maps(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Uniform random maps (N, 1, H, W), seeded: the floor of the headroom premise."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand((len(x), 1, *x.shape[-2:]), generator=generator).to(x.device)
 
 
-def premise_claim(per_image: dict, seed: int = 0) -> dict:
-    """Principle 2 (section 3.4): DRE's relevance scores are right-skewed for each decision - the per-image
+def mf_headroom(model, images: "ExplainedImages", table: pd.DataFrame, seed: int = 0,
+                minimum: float = MF_HEADROOM) -> tuple:
+    """Premise of H1: the best method's mean raw M_F lies at least ``minimum`` points above a random map's (else
+    every map scores near the ceiling and no ranking of methods means much). Returns (passed, detail)."""
+    floor = float(faithfulness(model, images.x, random_maps(images.x, seed), images.target).mean())
+    best = table.loc[table["M_F (raw)"].idxmax()]
+    gap = best["M_F (raw)"] - floor
+    return check(gap >= minimum, f"best raw M_F {best['M_F (raw)']:.2f} ({best['method']}) vs a random map's "
+                                 f"{floor:.2f}: headroom {gap:.2f} (needs >= {minimum:g})")
+
+
+def dre_plus_tests(plus_scores: dict, per_image: dict) -> dict:
+    """H4: the M_E of the DRE+ masks against the DRE masks', paired per image."""
+    return {"DRE+ vs DRE": paired_t(plus_scores["M_E"]["DRE+"], per_image["M_E"]["DRE"])}
+
+
+def _range_over_settings(scores: dict, names: list) -> np.ndarray:
+    return np.ptp(np.stack([scores[name] for name in names]), axis=0)
+
+
+def sensitivity_tests(per_image: dict, table: pd.DataFrame) -> dict:
+    """H3 (Figure 10c): per image, the range of M_E over the DRE constraint settings against the range over the
+    MGnet ones (``table``: the settings and their kinds, as :func:`evaluate_generators`)."""
+    by_kind = {kind: list(table.loc[table["kind"] == kind, "setting"]) for kind in KINDS}
+    return {"DRE range vs MGnet range": paired_t(_range_over_settings(per_image["M_E"], by_kind["dre"]),
+                                                 _range_over_settings(per_image["M_E"], by_kind["mgnet"]))}
+
+
+def skew_sides(table: pd.DataFrame) -> tuple:
+    """The left- and right-skewed settings of a distribution table, by their pre-configured CoS."""
+    preconfigured = dict(zip(table["setting"], table["pre-configured CoS"]))
+    return ([name for name, value in preconfigured.items() if value < 0],
+            [name for name, value in preconfigured.items() if value > 0])
+
+
+def left_skew_tests(per_image: dict, table: pd.DataFrame) -> dict:
+    """H5 (Figure 10b): the M_E of each left-skewed setting against each right-skewed one, paired per image."""
+    left, right = skew_sides(table)
+    return {f"{l} vs {r}": paired_t(per_image["M_E"][l], per_image["M_E"][r]) for l in left for r in right}
+
+
+def skew_direction(table: pd.DataFrame) -> tuple:
+    """Premise of H5 (the manipulation check; the paper: "the controllers consistently enforce them towards these
+    distributions"): every setting's masks are skewed to the side of its pre-configured distribution (mean
+    per-image Pearson CoS of the masks below 0 for a left-skewed controller, above 0 for a right-skewed one).
+    Returns (passed, detail with the measured skewness)."""
+    rows = table.set_index("setting")
+    wrong = [name for name, row in rows.iterrows() if np.sign(row["CoS of map"]) != np.sign(row["pre-configured CoS"])]
+    measured = "; ".join(f"{name}: pre-configured {row['pre-configured CoS']:+.2f}, masks {row['CoS of map']:+.2f}"
+                         for name, row in rows.iterrows())
+    return check(not wrong, ("masks on the wrong side for " + ", ".join(wrong) if wrong else "every setting's masks "
+                             "on its side") + f" (mean CoS: {measured})")
+
+
+def ablations_converged(estimators: dict) -> tuple:
+    """Premise of H3 and H5: every ablation estimator reached its loss plateau within the epoch cap."""
+    short = [name for name, e in estimators.items() if not e.converged]
+    epochs = sorted({len([h for h in e.history if h["stage"] == "generator"]) for e in estimators.values()})
+    return check(not short, f"{len(estimators) - len(short)} of {len(estimators)} reached the plateau "
+                            f"(epochs trained: {min(epochs)}-{max(epochs)})"
+                            + (f"; not: {', '.join(short)}" if short else ""))
+
+
+def component_table(entry: dict) -> pd.DataFrame:
+    """The compared pairs of a recorded headline claim (``headline.record``'s return): means, a - b and its
+    uncorrected 95% CI (the decision uses the Holm-level interval of the decided table)."""
+    return pd.DataFrame([{"pair": c["label"], "mean a": c["mean_a"], "mean b": c["mean_b"], "a - b": c["estimate"],
+                          "95% CI low": c["intervals"][0][0], "95% CI high": c["intervals"][0][1], "n": c["n"]}
+                         for c in entry["components"]]).set_index("pair")
+
+
+def paper_value(paper: dict, a: str, b: str, metric: str) -> str:
+    """The paper's ImageNet ResNet50 numbers of a against b, as text."""
+    return f"Table {3 if 'F' in metric else 4} ({metric}, ImageNet ResNet50): {a} {paper[a][0]} vs {b} {paper[b][0]}"
+
+
+def finding(rows: list) -> str:
+    """One sentence of what the notebook found, from the decided headline rows (``headline.decided``)."""
+    parts = [f"{row['claim_id']} {row['label']}: {row['verdict']}"
+             + (f" ({row['deciding_component']}: {row['estimate']:+.2f})" if row.get("estimate") is not None else "")
+             for row in rows]
+    reproduced = sum(row["verdict"] == "reproduced" for row in rows)
+    return (f"On DigitScenes {reproduced} of {len(rows)} DRE headline claims reproduce: " + "; ".join(parts) + ".")
+
+
+def _secondary(claim_id: str, claim: str, evidence: Evidence, labels: tuple, paper_value: str | None,
+               kind: str = "reading of a remark") -> dict:
+    return dict(paper=PAPER, claim_id=claim_id, claim=claim, evidence=evidence, labels=labels, paper_value=paper_value,
+                kind=kind)
+
+
+def premise_claim(per_image: dict) -> dict:
+    """Secondary row, Principle 2 (section 3.4): DRE's masks are right-skewed for each decision - the per-image
     Pearson CoS of the DRE masks against 0."""
-    return _claim("Sec. 3.4 Principle 2, DRE masks right-skewed",
-                  "DRE's masks are right-skewed: per-image Pearson CoS (median form) of the DRE masks above 0",
-                  one_sample_comparison(per_image["CoS"]["DRE"], 0.0, "greater", seed=seed), ("DRE mask CoS", "0"),
-                  f"no number; the pre-configured distribution (eta={DEFAULT_ETA}, h={DEFAULT_H}, normal input) "
-                  f"is right-skewed")
+    return _secondary("Sec. 3.4 Principle 2, DRE masks right-skewed",
+                      "DRE's masks are right-skewed: per-image Pearson CoS (median form) of the DRE masks above 0",
+                      one_sample_comparison(per_image["CoS"]["DRE"], 0.0, "greater"), ("DRE mask CoS", "0"),
+                      f"no number; the pre-configured distribution (eta={DEFAULT_ETA}, h={DEFAULT_H}, normal input) "
+                      f"is right-skewed")
+
+
+def constraint_claims(per_image: dict, margin: float = ME_MARGIN) -> list[dict]:
+    """Secondary rows of Figure 10(c) on M_E, per image: adding all the constraints back improves DRE "to some
+    degree"; lambda_av = 0 has "few effects" on DRE (equivalence within ``margin``); it has "remarkable impacts"
+    on MGnet (read as: a lower M_E). The sensitivity itself is headline claim H3."""
+    me = per_image["M_E"]
+    where = f"Fig. 10c: {FIGURE_ONLY}"
+    return [
+        _secondary("Fig. 10c M_E, DRE all constraints vs none",
+                   "adding all the constraints back improves DRE's masks 'to some degree' (higher M_E)",
+                   paired_comparison(me[DRE_ALL], me[DRE_NONE], "greater"), ("DRE (1)", "DRE (5)"), where),
+        _secondary("Fig. 10c M_E, DRE lambda_av = 0 matches all constraints",
+                   f"lambda_av = 0 'has few effects' on DRE (equivalence of M_E with setting (1) within +-{margin:g} "
+                   f"M_E points)",
+                   paired_comparison(me[DRE_NO_AREA], me[DRE_ALL], "greater", "equivalence", margin),
+                   ("DRE (2)", "DRE (1)"), where),
+        _secondary("Fig. 10c M_E, MGnet lambda_av = 0 vs all constraints",
+                   "lambda_av = 0 harms MGnet ('remarkable impacts ... especially lambda_av = 0'; the direction, a "
+                   "lower M_E, is our reading of the figure)",
+                   paired_comparison(me[MGNET_NO_AREA], me[MGNET_ALL], "less"), ("MGnet (2)", "MGnet (1)"), where)]
 
 
 def with_preconfigured_skewness(table: pd.DataFrame, estimators: dict, n: int = 100_000, seed: int = 0):
@@ -522,72 +575,11 @@ def with_preconfigured_skewness(table: pd.DataFrame, estimators: dict, n: int = 
     return table.assign(**{"pre-configured CoS": table["setting"].map(skewness)})
 
 
-def distribution_claims(per_image: dict, table: pd.DataFrame, seed: int = 0) -> list[dict]:
-    """Figure 10(b) ("the estimators built upon the left-skewed controllers reduce the explainability
-    significantly"; "the controllers consistently enforce them towards these distributions"), per image: the M_E
-    of each left-skewed setting against each right-skewed one (by the "pre-configured CoS" of ``table``, see
-    :func:`with_preconfigured_skewness`), and the CoS of the left-skewed masks against the default setting's."""
-    preconfigured = dict(zip(table["setting"], table["pre-configured CoS"]))
-    me, cos = per_image["M_E"], per_image["CoS"]
-    left = [name for name, value in preconfigured.items() if value < 0]
-    right = [name for name, value in preconfigured.items() if value > 0]
-    claims = [_claim(f"Fig. 10b M_E, {l} vs {r}",
-                     f"the left-skewed controller ({l}) gives a lower M_E than the right-skewed {r} (paired per image)",
-                     paired_comparison(me[l], me[r], "less", seed=seed), (l, r), f"Fig. 10b: {FIGURE_ONLY}")
-              for l in left for r in right]
-    return claims + [_claim(f"Fig. 10b mask CoS, {l} vs {DEFAULT_SETTING}",
-                            f"the left-skewed controller ({l}) makes the masks less right-skewed than the default "
-                            f"{DEFAULT_SETTING} (per-image Pearson CoS of the masks)",
-                            paired_comparison(cos[l], cos[DEFAULT_SETTING], "less", seed=seed),
-                            (l, DEFAULT_SETTING), f"Fig. 10b: {FIGURE_ONLY}") for l in left]
-
-
-def _range_over_settings(scores: dict, names: list) -> np.ndarray:
-    return np.ptp(np.stack([scores[name] for name in names]), axis=0)
-
-
-def constraint_claims(per_image: dict, table: pd.DataFrame, margin: float = ME_MATCH_MARGIN,
-                      seed: int = 0) -> list[dict]:
-    """Figure 10(c), per image (``table``: the settings and their kinds, as :func:`evaluate_generators`): DRE is
-    less sensitive to the constraints than MGnet (the range of M_E and of raw M_F over each kind's settings);
-    adding all the constraints back improves DRE "to some degree" (M_E); lambda_av = 0 has "few effects" on DRE
-    (equivalence within ``margin``) and "remarkable impacts" on MGnet (read as: a lower M_E)."""
-    me = per_image["M_E"]
-    by_kind = {kind: list(table.loc[table["kind"] == kind, "setting"]) for kind in KINDS}
-    where = f"Fig. 10c: {FIGURE_ONLY}"
-    claims = [_claim(f"Fig. 10c {metric} sensitivity, DRE vs MGnet",
-                     f"DRE is less sensitive to the constraints than MGnet: per image, the range of {metric} over "
-                     f"the {len(by_kind['dre'])} DRE settings is smaller than over the {len(by_kind['mgnet'])} MGnet "
-                     f"settings",
-                     paired_comparison(_range_over_settings(per_image[metric], by_kind["dre"]),
-                                       _range_over_settings(per_image[metric], by_kind["mgnet"]), "less", seed=seed),
-                     ("DRE range", "MGnet range"), where) for metric in ("M_E", "M_F (raw)")]
-    return claims + [
-        _claim("Fig. 10c M_E, DRE all constraints vs none",
-               "adding all the constraints back improves DRE's masks 'to some degree' (higher M_E)",
-               paired_comparison(me[DRE_ALL], me[DRE_NONE], "greater", seed=seed), ("DRE (1)", "DRE (5)"), where),
-        _claim("Fig. 10c M_E, DRE lambda_av = 0 matches all constraints",
-               f"lambda_av = 0 'has few effects' on DRE (equivalence of M_E with setting (1) within +-{margin:g} "
-               f"M_E points, as Table 4's match)",
-               margin_comparison(me[DRE_NO_AREA], me[DRE_ALL], margin, seed=seed), ("DRE (2)", "DRE (1)"), where),
-        _claim("Fig. 10c M_E, MGnet lambda_av = 0 vs all constraints",
-               "lambda_av = 0 harms MGnet ('remarkable impacts ... especially lambda_av = 0'; the direction, a lower "
-               "M_E, is our reading of the figure)",
-               paired_comparison(me[MGNET_NO_AREA], me[MGNET_ALL], "less", seed=seed), ("MGnet (2)", "MGnet (1)"),
-               where)]
-
-
-def table_outcome(claims: list[dict]) -> list[str]:
-    """Per table (3, 4): how many of DRE's pairwise claims each verdict got, and against which methods."""
-    lines = []
-    for table in ("Table 3", "Table 4"):
-        pairwise = [c for c in claims if c["claim_id"].startswith(table) and "every other" not in c["claim_id"]]
-        by_verdict = {}
-        for c in pairwise:
-            by_verdict.setdefault(c["evidence"].verdict, []).append(c["labels"][1])
-        lines.append(f"{table}: of {len(pairwise)} comparisons of DRE with another method, "
-                     + "; ".join(f"{v} {len(names)} ({', '.join(names)})" for v, names in by_verdict.items()) + ".")
-    return lines
+def with_raw_skewness(table: pd.DataFrame, model, images: "ExplainedImages", estimators: dict) -> pd.DataFrame:
+    """``table`` with "CoS of X": the mean per-image Pearson CoS of each generator's output X before the controller
+    (the controller's input; eq. 7 gives the pre-configured skew only for a normal X)."""
+    skewness = {name: map_skewness(e.raw_map(model, images.x, images.target)).mean() for name, e in estimators.items()}
+    return table.assign(**{"CoS of X": table["setting"].map(skewness)})
 
 
 def ablation_outcome(table: pd.DataFrame) -> str:
@@ -602,17 +594,6 @@ def ablation_outcome(table: pd.DataFrame) -> str:
             f"distribution has CoS {skew:+.2f} ({reading}).")
 
 
-def claim_groups(recorded: list[dict]) -> list[str]:
-    """Per place in the paper (Table 3, Table 4, Sec. 3.4, Fig. 10b, Fig. 10c): how many of the recorded claims
-    (``Recorder.data["paper_claims"]``) got each verdict."""
-    groups = {}
-    for claim in recorded:
-        groups.setdefault(" ".join(claim["claim_id"].split()[:2]), []).append(claim)
-    return [f"{where}: {len(claims)} claim{'s' * (len(claims) > 1)} - "
-            + ", ".join(f"{count} {verdict}" for verdict, count in verdict_counts(claims)["all"].items())
-            for where, claims in groups.items()]
-
-
 def beside_paper(table: pd.DataFrame, paper: dict, column: str) -> pd.DataFrame:
     """Our ``column`` next to the paper's ResNet50 and mean values (labelled as the paper's)."""
     out = table[["method", column]].copy()
@@ -623,11 +604,11 @@ def beside_paper(table: pd.DataFrame, paper: dict, column: str) -> pd.DataFrame:
 
 def dre_plus_table(model, images: ExplainedImages, maps: dict, table: pd.DataFrame):
     """Figure 10(a): DRE+ (self-based tuning of the DRE maps) beside DRE and MGnet (their rows of ``table``):
-    raw M_F, M_E and the maps' CoS; also the three methods' maps."""
+    raw M_F, M_E and the maps' CoS; also the three methods' maps and the DRE+ per-image scores."""
     plus = {"DRE+": dre_plus(model, images.x, maps["DRE"], images.target), "DRE": maps["DRE"], "MGnet": maps["MGnet"]}
-    plus_row, _ = evaluate_maps(model, images.x, images.target, {"DRE+": plus["DRE+"]}, images.box_masks)
+    plus_row, plus_scores = evaluate_maps(model, images.x, images.target, {"DRE+": plus["DRE+"]}, images.box_masks)
     rows = pd.concat([plus_row, table[table["method"].isin(["DRE", "MGnet"])]], ignore_index=True)
-    return rows[["method", "M_F (raw)", "M_E", "CoS of map"]], plus
+    return rows[["method", "M_F (raw)", "M_E", "CoS of map"]], plus, plus_scores
 
 
 def evaluate_generators(model, images: ExplainedImages, estimators: dict):

@@ -158,7 +158,9 @@ class GeneratorConfig:
     cache key, :func:`estimator_key`).
 
     kind="dre": controller C(X) and the classification loss of eq. (9) (add constraints for the ablation);
-    kind="mgnet": sigmoid(X) and the constraints of eq. (2)."""
+    kind="mgnet": sigmoid(X) and the constraints of eq. (2). ``plateau_tol`` > 0 trains to a plateau: it stops
+    after the first epoch (from the second on) whose mean loss is less than ``plateau_tol`` (relative) below the
+    previous epoch's, ``epochs`` being the cap; 0 trains all ``epochs``."""
 
     kind: str = "dre"
     eta: float = DEFAULT_ETA
@@ -174,6 +176,7 @@ class GeneratorConfig:
     lr: float = 1e-2
     lr_halve_every: int = 2
     seed: int = 0
+    plateau_tol: float = 0.0  # > 0: stop at the first epoch whose mean loss fell by less than this fraction
 
 
 KINDS = ("dre", "mgnet")
@@ -272,12 +275,21 @@ def _train_generator(model: nn.Module, x: torch.Tensor, num_classes: int, config
             history.append({"stage": "generator", "loss": float(np.mean(losses))})
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}")
             bar.update()
+            if config.plateau_tol > 0 and reached_plateau(history, config.plateau_tol):
+                break
         bar.close()
     finally:
         model.requires_grad_(True)
     generator.eval()
     return {"state_dict": {k: v.cpu() for k, v in generator.state_dict().items()}, "config": asdict(config),
-            "history": history, "num_classes": num_classes, "stage_channels": list(model.stage_channels)}
+            "history": history, "num_classes": num_classes, "stage_channels": list(model.stage_channels),
+            "converged": config.plateau_tol > 0 and reached_plateau(history, config.plateau_tol)}
+
+
+def reached_plateau(history: list, tol: float) -> bool:
+    """Whether the last generator epoch's mean loss fell by less than ``tol`` (relative) from the epoch before."""
+    losses = [h["loss"] for h in history if h["stage"] == "generator"]
+    return len(losses) >= 2 and losses[-2] - losses[-1] < tol * abs(losses[-2])
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -287,13 +299,15 @@ def _train_generator(model: nn.Module, x: torch.Tensor, num_classes: int, config
 @dataclass
 class RelevanceEstimator:
     """A fitted DRE / MGnet relevance estimator: the trained mask generator, the configuration it was trained
-    under, its cache key (:func:`estimator_key`), the loss per epoch and the training time (when first built)."""
+    under, its cache key (:func:`estimator_key`), the loss per epoch, the training time (when first built) and
+    whether training reached its loss plateau (``GeneratorConfig.plateau_tol``; False when it was not asked for)."""
 
     generator: MaskGenerator
     config: GeneratorConfig
     key: str
     history: list
     train_seconds: float
+    converged: bool = False
 
     @torch.no_grad()
     def maps(self, model: nn.Module, x: torch.Tensor, target: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
@@ -307,7 +321,7 @@ class RelevanceEstimator:
         return self.generator.to(x.device).eval().raw_map(model, x, target)
 
 
-SAVED_KEYS = ("state_dict", "config", "history", "num_classes", "stage_channels", "train_seconds")
+SAVED_KEYS = ("state_dict", "config", "history", "num_classes", "stage_channels", "train_seconds", "converged")
 
 
 def fit_relevance_estimator(model: nn.Module, train_images: torch.Tensor, num_classes: int,
@@ -325,7 +339,8 @@ def fit_relevance_estimator(model: nn.Module, train_images: torch.Tensor, num_cl
                                   "train_seconds": time.perf_counter() - start}, SAVED_KEYS)
     generator = _new_generator(config, saved["stage_channels"], saved["num_classes"])
     generator.load_state_dict(saved["state_dict"])
-    return RelevanceEstimator(generator.to(device).eval(), config, key, saved["history"], saved["train_seconds"])
+    return RelevanceEstimator(generator.to(device).eval(), config, key, saved["history"], saved["train_seconds"],
+                              bool(saved["converged"]))
 
 
 def estimator_maps(kind: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor,
