@@ -86,3 +86,39 @@ def test_every_notebook_renders_its_equations_offline(notebook, tmp_path, browse
         assert seen == {"other hosts": [], "failed": [], "console": []}, seen
     finally:
         page.close()
+
+
+def test_index_landing_page_renders_cards_badges_and_thumbnails_offline(tmp_path, browser, screenshots):
+    """The report's index opened from disk with the network cut: one card per notebook, the badges say what the
+    results files decide, every thumbnail loads."""
+    from test_reports_offline import write_report_fixture
+
+    from xai_nb_utils.core import ledger
+    from xai_nb_utils.core.paths import reports_dir
+
+    notebooks = write_report_fixture(tmp_path)
+    index = report.write_index(reports_dir(), notebooks)
+    decided = {f"{row['paper']} {row['claim_id']}": row["verdict"]
+               for row in ledger.headline_rows(reports_dir() / "results")}
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    requests = []
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(("file://", "data:"))
+               else (requests.append(route.request.url), route.abort()))
+    try:
+        page.goto(index.resolve().as_uri())
+        page.wait_for_load_state("load")
+        screenshots.take(page, "index_landing_page")
+        shown = page.evaluate("""() => ({
+          cards: [...document.querySelectorAll('section.card h2')].map(node => node.innerText.trim()),
+          badges: Object.fromEntries([...document.querySelectorAll('.badge')].map(
+              node => [node.dataset.claim, node.dataset.verdict])),
+          colours: [...document.querySelectorAll('.badge')].map(node => getComputedStyle(node).backgroundColor),
+          thumbs: [...document.querySelectorAll('img.thumb')].map(image => image.complete && image.naturalWidth),
+        })""")
+        assert shown["cards"] == ["01 · Alpha study", "02 · Beta study", "03 · Never run"], shown
+        assert shown["badges"] == decided, shown
+        assert len(set(shown["colours"])) == len(set(decided.values())), "each verdict has its own colour"
+        assert len(shown["thumbs"]) == 2 and all(shown["thumbs"]), f"a thumbnail did not load: {shown}"
+        assert requests == [], requests
+    finally:
+        page.close()
