@@ -167,6 +167,16 @@ def test_secondary_comparisons():
     assert "exact McNemar p = " in lowered.sentence("after", "before")
 
 
+def test_a_secondary_row_below_the_minimum_n_is_not_decided():
+    """Six images that all agree give the smallest p a paired t allows here, yet no verdict: n is below 20."""
+    b = np.linspace(0.4, 0.6, 6)
+    few = paired_comparison(b + 0.1 + np.linspace(0, 0.01, 6), b)
+    assert few.ci_low > 0 and few.p_value < 1e-4 and few.verdict == "inconclusive"
+    assert "(n below 20: not decided)" in few.sentence()
+    b = np.linspace(0.4, 0.6, 20)
+    assert paired_comparison(b + 0.1 + np.linspace(0, 0.01, 20), b).verdict == "reproduced"
+
+
 def test_bad_pairs_are_errors():
     with pytest.raises(ValueError, match="same non-zero number"):
         paired_comparison([1, 2, 3], [1, 2])

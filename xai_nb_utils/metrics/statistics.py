@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 from scipy import stats
 
-from xai_nb_utils.core.claims import ALPHA, HYPOTHESES, combine, interval_verdict, null_values
+from xai_nb_utils.core.claims import ALPHA, HYPOTHESES, MIN_PLANNED_N, combine, interval_verdict, null_values
 from xai_nb_utils.core.params import check_choice
 
 DIRECTIONS = ("greater", "less")
@@ -294,6 +294,8 @@ class Evidence:
         means = (f"{label_a} {self.mean_a:.4g} vs {label_b} {self.mean_b:.4g}, "
                  if self.mean_a is not None and self.mean_b is not None else f"{label_a} vs {label_b}: ")
         margin = f", {self.hypothesis} margin {self.margin:g}" if self.margin else ""
+        if self.n < MIN_PLANNED_N:
+            margin += f" (n below {MIN_PLANNED_N}: not decided)"
         return (f"{self.verdict}: {means}difference {self.difference:+.4g} ({self.confidence:.0%} CI "
                 f"[{self.ci_low:+.4g}, {self.ci_high:+.4g}]), n = {self.n}, {self.test} p = {self.p_value:.3g}"
                 f"{margin}")
@@ -320,13 +322,15 @@ def powered(effect_size: float, family_size: int, alpha: float = ALPHA) -> tuple
 
 def evidence(result: TestResult, expected: str = "greater", hypothesis: str = "superiority", margin: float = 0.0,
              alpha: float = ALPHA) -> Evidence:
-    """The :class:`Evidence` of ``result`` for the paper's ``expected`` direction, uncorrected at ``alpha``."""
+    """The :class:`Evidence` of ``result`` for the paper's ``expected`` direction, uncorrected at ``alpha``; below
+    ``core.claims.MIN_PLANNED_N`` images a row is not decided (inconclusive, whatever its interval)."""
     check_choice("expected", expected, DIRECTIONS)
     check_choice("hypothesis", hypothesis, HYPOTHESES)
     low, high = result.interval(alpha)
+    verdict = interval_verdict(hypothesis, expected, margin, result.estimate, low, high) \
+        if result.n >= MIN_PLANNED_N else "inconclusive"
     return Evidence(result.n, result.mean_a, result.mean_b, result.estimate, float(low), float(high), 1 - alpha,
-                    claim_p_value(result, hypothesis, expected, margin), expected,
-                    interval_verdict(hypothesis, expected, margin, result.estimate, low, high), result.test,
+                    claim_p_value(result, hypothesis, expected, margin), expected, verdict, result.test,
                     hypothesis, margin)
 
 
