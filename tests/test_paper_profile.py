@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from filelock import FileLock
 
 import paper_fixtures
 from paper_fixtures import write_idx, write_mnist_idx
@@ -59,10 +60,12 @@ def paper_data_dir():
     root = cache_dir() / "test_fixtures" / "paper"
     stamp = root / "fixture-writer.sha256"
     version = hashlib.sha256(Path(paper_fixtures.__file__).read_bytes()).hexdigest()
-    if not stamp.is_file() or stamp.read_text() != version:
-        shutil.rmtree(root, ignore_errors=True)
-        paper_fixtures.write_paper_data(root)
-        stamp.write_text(version)
+    root.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{root}.lock"):  # test workers that start together write it once
+        if not stamp.is_file() or stamp.read_text() != version:
+            shutil.rmtree(root, ignore_errors=True)
+            paper_fixtures.write_paper_data(root)
+            stamp.write_text(version)
     return root
 
 
