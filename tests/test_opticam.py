@@ -306,82 +306,114 @@ def test_paired_uses_the_images_both_have():
     assert evidence.n == 3 and evidence.mean_a == pytest.approx(10 / 3) and evidence.mean_b == 1.0
 
 
-def test_same_image_batches():
-    from xai_nb_utils.studies.opticam_tables import same_image_batches
+def cam_scores(opticam_ad=1.0, baseline_ad=20.0, n=6, n_costly=4):
+    """Per-image scores of Fake-CAM, Opti-CAM and every CAM baseline of Table 1 (each baseline's AD and AG shifted
+    by its index k = 0..6), the costly Score-CAM and Ablation-CAM on the first ``n_costly`` images only."""
+    from xai_nb_utils.studies.opticam_claims import CAM_BASELINES, OTHER_BASELINES
 
-    assert same_image_batches(16, 16) == 2 and same_image_batches(20, 20) == 3
-    assert same_image_batches(20, 16) == 2 and same_image_batches(20, 12) == 1  # 12: its second batch has 4
-    assert same_image_batches(4, 4) == 1 and same_image_batches(4, 2) == 0
-
-
-def test_deciding_pairing_is_the_weakest_link():
-    from xai_nb_utils.metrics.statistics import paired_comparison
-    from xai_nb_utils.studies.opticam_tables import deciding_pairing
-
-    rng = np.random.default_rng(0)
-    zero = np.zeros(30)
-    strong = paired_comparison(zero, 10 + rng.random(30), "less")
-    weak = paired_comparison(zero, 5 + rng.random(30), "less")
-    noise = paired_comparison(zero, rng.normal(0, 1, 30), "less")
-    wrong = paired_comparison(zero, -5 - rng.random(30), "less")
-    assert strong.verdict == weak.verdict == "reproduced" and noise.verdict == "inconclusive"
-    assert wrong.verdict == "contradicted"
-    assert deciding_pairing({"a": strong, "b": weak}) == "b"  # all reproduced: the smallest margin
-    assert deciding_pairing({"a": strong, "b": noise, "c": weak}) == "b"
-    assert deciding_pairing({"a": strong, "b": noise, "c": wrong}) == "c"
-
-
-def hand_made_comparison():
-    """Per-image scores of five methods; the costly Score-CAM has 4 of the 6 images."""
-    from xai_nb_utils.studies.opticam_tables import MethodComparison
+    ramp = np.arange(n, dtype=float)
 
     def scores(ad, ag, ai):
-        return {"AD": np.array(ad, float), "AG": np.array(ag, float), "AI": np.array(ai, float)}
+        return {"AD": np.asarray(ad, float), "AG": np.asarray(ag, float), "AI": np.asarray(ai, float)}
 
-    per_image = {
-        "fake_cam": scores([0, 0, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0], [100, 0, 100, 100, 0, 100]),
-        "gradcam": scores([80, 70, 90, 60, 85, 75], [5, 0, 3, 0, 1, 0], [0, 0, 100, 0, 0, 0]),
-        "scorecam": scores([30, 40, 35, 45], [20, 25, 22, 21], [0, 100, 100, 0]),
-        "gradient_shap": scores([60, 65, 70, 55, 62, 58], [10, 9, 12, 8, 11, 10], [0, 0, 0, 0, 100, 0]),
-        "opticam": scores([1, 2, 3, 1, 2, 1], [60, 55, 70, 65, 50, 68], [100, 100, 100, 0, 100, 100]),
-    }
-    maps = {method: torch.zeros(len(values["AD"]), 1, 2, 2) for method, values in per_image.items()}
-    seconds = {method: np.ones(1) for method in per_image}
-    return MethodComparison(None, maps, per_image, seconds)
+    per_image = {"fake_cam": scores(np.zeros(n), np.zeros(n), 100.0 * (ramp % 2 == 0)),
+                 "opticam": scores(opticam_ad + 0.1 * ramp, 60 + ramp, np.full(n, 100.0))}
+    for k, method in enumerate(CAM_BASELINES + OTHER_BASELINES):
+        size = n_costly if method in ("scorecam", "ablationcam", "lime") else n
+        per_image[method] = scores(baseline_ad + k + ramp[:size], 10 + k + 0.5 * ramp[:size],
+                                   100.0 * (ramp[:size] == k % n))
+    return per_image
 
 
-def test_table1_claims_pair_each_baseline_on_its_images():
-    from xai_nb_utils.studies.opticam_tables import PAPER, table1_claims
+def test_lead_tests_pair_opticam_with_each_cam_method_on_the_images_both_have():
+    from xai_nb_utils.studies.opticam_claims import CAM_BASELINES, HEADROOM
+    from xai_nb_utils.studies.opticam_tables import lead_tests
 
-    claims, pairings = table1_claims(hand_made_comparison(), "toy", "VGG16")
-    by_id = {claim["claim_id"]: claim for claim in claims}
-    assert set(by_id) == {f"Table 1 {name}, toy" for name in ("AD", "AG", "Fake-CAM AD", "Fake-CAM AI", "Fake-CAM AG")}
-    assert all(claim["paper"] == PAPER for claim in claims)
-    ad = pairings[pairings.claim == "Table 1 AD, toy"].set_index("compared with")
-    assert ad.n.to_dict() == {"Grad-CAM": 6, "Score-CAM": 4, "GradientShap": 6}
-    assert ad.loc["Score-CAM", "mean_a"] == pytest.approx(7 / 4)  # Opti-CAM's AD on Score-CAM's 4 images
-    # Opti-CAM's smallest margin on AD is against Score-CAM (about 35 points, n = 4: Wilcoxon cannot reach 0.05)
-    assert by_id["Table 1 AD, toy"]["labels"] == ("Opti-CAM", "Score-CAM")
-    assert by_id["Table 1 AD, toy"]["evidence"].verdict == "inconclusive"
-    assert by_id["Table 1 AD, toy"]["paper_value"] == "VGG16, AD: Opti-CAM 1.3 vs best baseline Score-CAM 13.5"
-    # the median baseline by mean on the 4 images all baselines have: AI Score-CAM 50 > Grad-CAM 25 > GradientShap 0,
-    # AG Score-CAM 22 > GradientShap 9.75 > Grad-CAM 2
-    assert by_id["Table 1 Fake-CAM AI, toy"]["labels"] == ("Fake-CAM", "Grad-CAM")
-    assert by_id["Table 1 Fake-CAM AI, toy"]["evidence"].n == 6
-    assert by_id["Table 1 Fake-CAM AI, toy"]["paper_value"] == ("VGG16, AI: Fake-CAM 42.6 vs median baseline "
-                                                                 "Ablation-CAM 36.9")
-    assert by_id["Table 1 Fake-CAM AG, toy"]["labels"] == ("Fake-CAM", "GradientShap")
-    assert by_id["Table 1 Fake-CAM AG, toy"]["evidence"].expected == "less"
+    tests, premises = lead_tests({"toy": cam_scores()}, {"toy": 1.0})
+    assert len(tests) == 2 * len(CAM_BASELINES) and {t.test for t in tests.values()} == {"paired t"}
+    score_cam = tests["toy: AD, Score-CAM - Opti-CAM"]  # k = 2, on 4 images: (22 + i) - (1 + 0.1 i)
+    assert score_cam.n == 4 and score_cam.estimate == pytest.approx(21 + 0.9 * 1.5)
+    grad_cam = tests["toy: AG, Opti-CAM - Grad-CAM"]  # k = 0, on 6 images: (60 + i) - (10 + 0.5 i)
+    assert grad_cam.n == 6 and grad_cam.estimate == pytest.approx(50 + 0.5 * 2.5)
+    passed, detail = premises[HEADROOM]
+    # on the 4 images all baselines have, Grad-CAM (k = 0) has the lowest AD (21.5), HiRes-CAM (k = 6) the best AG
+    assert passed and "best CAM AD 21.50 % (Grad-CAM)" in detail and "(HiRes-CAM)" in detail
+    passed, detail = lead_tests({"toy": cam_scores(opticam_ad=0.0, baseline_ad=1.0)}, {"toy": 1.0})[1][HEADROOM]
+    assert not passed and "best CAM AD 2.50 %" in detail  # no room for a lead of 3.5 points
+    passed, detail = lead_tests({"toy": cam_scores()}, {"toy": 0.18})[1][HEADROOM]
+    assert not passed and "16.75 % (HiRes-CAM) of at most 18.0 %" in detail  # AG cannot exceed 18 here
 
 
-def test_speed_claim_pairs_batches_of_the_same_images():
-    from xai_nb_utils.studies.opticam_tables import MethodComparison, speed_claim
+def test_increase_tests_compare_yes_no_outcomes_with_every_baseline():
+    from xai_nb_utils.studies.opticam_claims import AI_HEADROOM, CAM_BASELINES, OTHER_BASELINES
+    from xai_nb_utils.studies.opticam_tables import increase_tests
 
-    maps = {"opticam": torch.zeros(20, 1, 2, 2), "scorecam": torch.zeros(16, 1, 2, 2)}
-    seconds = {"opticam": np.array([1.0, 1.2, 0.4]), "scorecam": np.array([3.0, 3.5])}
-    claim = speed_claim(MethodComparison(None, maps, {}, seconds), "toy", "ResNet50")
-    assert claim["evidence"].n == 2 and claim["evidence"].mean_a == pytest.approx(1.1)
-    assert claim["paper_value"] == "ResNet50, T (s / 8 images): Opti-CAM 4.15 vs Score-CAM 15.22"
+    tests, premises = increase_tests({"toy": cam_scores()}, {"toy": 1.0})
+    assert len(tests) == len(CAM_BASELINES + OTHER_BASELINES)
+    grad_cam = tests["toy: AI, Opti-CAM vs Grad-CAM"]  # Opti-CAM raises all 6, Grad-CAM only image 0
+    assert grad_cam.test == "exact McNemar" and grad_cam.estimate == pytest.approx(5 / 6)
+    assert tests["toy: AI, Opti-CAM vs LIME"].n == 4  # LIME is costly
+    passed, detail = premises[AI_HEADROOM]
+    assert passed and "the highest baseline share 0.25" in detail  # one image of the 4 all baselines have
+    assert not increase_tests({"toy": cam_scores()}, {"toy": 0.4})[1][AI_HEADROOM][0]  # 0.4 - 0.25 < 0.18
+
+
+def test_raisable_share_counts_images_whose_probability_is_below_one():
+    from xai_nb_utils.studies.opticam_tables import raisable_share
+
+    x = torch.tensor([0.0, 1.0, 200.0]).view(3, 1, 1, 1)  # SumModel: p(class 0) = sigmoid(x), 1.0 at x = 200
+    assert raisable_share(SumModel(), x, torch.zeros(3, dtype=torch.long)) == pytest.approx(2 / 3)
+
+
+def test_fake_cam_premise_fails_where_the_corner_pixel_is_already_black():
+    from xai_nb_utils.studies.opticam_claims import CAM_BASELINES, FAKE_CAM_MASKS
+    from xai_nb_utils.studies.opticam_tables import fake_cam_premise, fake_cam_tests
+
+    x = torch.rand(4, 3, 5, 5) + 0.1
+    assert fake_cam_premise(x, "toy")[FAKE_CAM_MASKS][0]
+    x[0, :, 0, 0] = 0
+    passed, detail = fake_cam_premise(x, "toy")[FAKE_CAM_MASKS]
+    assert not passed and "black on 25% of the images" in detail
+    tests, _ = fake_cam_tests(cam_scores(), x, "toy")
+    assert len(tests) == 2 * len(CAM_BASELINES)
+    assert tests["toy: AD, Fake-CAM vs Grad-CAM"].estimate == pytest.approx(-(20 + 2.5))
+    assert tests["toy: AG, Fake-CAM vs Ablation-CAM"].n == 4
+
+
+def test_misalignment_tests_pair_localization_errors_given_the_classification_premise():
+    from xai_nb_utils.studies.opticam_claims import CLASSIFICATION_FAVOURS
+    from xai_nb_utils.studies.opticam_tables import misalignment_tests
+
+    localization = {"opticam": {"LE": np.array([80.0, 70, 90])}, "gradcam": {"LE": np.array([60.0, 65, 70])}}
+    tests, premises = misalignment_tests(localization, cam_scores(), "toy")
+    ((label, result),) = tests.items()
+    assert label == "toy: LE, Opti-CAM vs Grad-CAM" and result.estimate == pytest.approx(15.0) and result.n == 3
+    passed, detail = premises[CLASSIFICATION_FAVOURS]
+    assert passed and "AD Opti-CAM 1.10 % vs Grad-CAM 21.00 % on 3 images" in detail
+
+
+def test_fake_cam_increase_claim_is_a_table_cell_decided_by_mcnemar():
+    from xai_nb_utils.studies.opticam_tables import PAPER, fake_cam_increase_claim
+
+    claim = fake_cam_increase_claim(cam_scores(), "toy", "VGG16")
+    # on the 4 images all baselines have, 7 baselines raise one (share 0.25) and XGrad-CAM and Layer-CAM none: the
+    # median of the 9 ranked (stable order) is the 5th, HiRes-CAM
+    assert claim["paper"] == PAPER and claim["kind"] == "table cell" and claim["labels"] == ("Fake-CAM", "HiRes-CAM")
+    assert claim["evidence"].test == "exact McNemar" and claim["evidence"].mean_a == pytest.approx(0.5)
+    assert claim["paper_value"] == "VGG16, AI: Fake-CAM 42.6 vs median baseline Ablation-CAM 36.9"
+
+
+def test_finding_and_decided_sentence_are_printed_from_the_numbers():
+    from xai_nb_utils.studies.opticam_tables import decided_sentence, finding
+
+    localization = {"opticam": {"LE": np.array([80.0, 70])}, "gradcam": {"LE": np.array([60.0, 64])}}
+    sentence = finding(cam_scores(), localization, "toy")
+    assert "gain 62.5 % against the best CAM method's 21.5 % (Grad-CAM)" in sentence
+    assert "Fake-CAM drops 0.00 % but gains only 0.00 %" in sentence
+    assert "localization error is 75.0 against Grad-CAM's 62.0" in sentence
+    assert decided_sentence([]) == "No headline claim of Opti-CAM recorded yet."
+    assert decided_sentence([{"claim_id": "H1", "label": "x", "verdict": "inconclusive", "n": 4}]).endswith(
+        "H1 x: inconclusive (n = 4).")
 
 
 def test_insertion_deletion_claims_compare_with_the_best_baseline():
@@ -449,3 +481,11 @@ def test_black_corner_share_and_cam_channels():
     x[2, 1, 0, 0] = 0.5  # one channel not black
     assert black_corner_share(x) == 0.5
     assert cam_channels(HalfPlaneModel(), torch.ones(1, 1, SIZE, SIZE)) == 3
+
+
+def test_spread_keeps_evenly_spaced_layers_and_the_last():
+    from xai_nb_utils.studies.opticam_tables import spread
+
+    layers = [f"conv{i}" for i in range(10)]
+    assert spread(layers, 11) == layers and spread(layers[:2], 2) == ["conv0", "conv1"]
+    assert spread(layers, 4) == ["conv0", "conv3", "conv6", "conv9"] and spread(layers, 1) == ["conv9"]

@@ -109,6 +109,10 @@ def check_04(records):
 def check_05(records):
     assert set(records["accuracy"]) == {"ImageNet / VGG16", "ImageNet / ResNet50"}  # the paper's two networks
     assert {row["method"] for row in records["table1_scenes"]} >= {"Opti-CAM", "Score-CAM", "Grad-CAM"}
+    n_images = {row["method"]: row["n_images"] for row in records["table1_scenes"]}
+    assert n_images["Score-CAM"] < n_images["Opti-CAM"]  # the costly methods on fewer images, paired on those
+    assert set(records["raisable_share"]) == set(records["accuracy"]) and "ImageNet / VGG16" in records["finding"]
+    assert len(records["table_a13_layers"]) == 2  # ResNet50's convolutions spread to the tiny scale's two
 
 
 def check_06(records):
