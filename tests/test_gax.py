@@ -1,9 +1,12 @@
 """GAX paper: AX heatmaps and scores, CO-score gap statistics and the GAX generator on models whose numbers are
 derivable."""
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from types import SimpleNamespace
 from torch import nn
 
 from xai_nb_utils.methods import gax as G
@@ -234,33 +237,70 @@ def score_rows(model, method, co, correct, after_correct, output="logit"):
             for i, (c, ok, after) in enumerate(zip(co, correct, after_correct))]
 
 
-def test_table2_per_image_claims_by_hand():
+def test_table2_rows_use_exact_mcnemar_by_hand():
     before = [True] * 8 + [False] * 2
     scores = pd.DataFrame(score_rows("m", "Saliency", range(10), before, before)  # nothing changes
                           + score_rows("m", "InputXGradient", range(10), before, [False] * 6 + [True] * 4))
     table = A.accuracy_table(scores)
     assert table.loc["m"].to_dict() == {"Baseline": 0.8, "Saliency": 0.8, "InputXGradient": 0.4}
-    no_gain = {c["claim_id"]: c["evidence"] for c in A.no_gain_claims(scores)}
-    assert no_gain["Table 2, Saliency"].mean_a == 0.0 and no_gain["Table 2, Saliency"].verdict == "reproduced"
-    assert no_gain["Table 2, InputXGradient"].mean_a == pytest.approx(-0.4)  # 6 lost (-1), 2 gained (+1), of 10
-    (ixg,) = A.input_x_gradient_claims(scores)
-    assert ixg["claim_id"] == "Table 2, InputXGradient, m" and ixg["evidence"].n == 10
-    assert (ixg["evidence"].mean_a, ixg["evidence"].mean_b) == pytest.approx((0.4, 0.8))
+    (ixg,) = A.input_x_gradient_rows(scores)
+    evidence = ixg["evidence"]
+    assert ixg["claim_id"] == "Table 2, InputXGradient, m" and evidence.test == "exact McNemar" and evidence.n == 10
+    assert (evidence.mean_a, evidence.mean_b, evidence.difference) == pytest.approx((0.4, 0.8, -0.4))
+    # discordant pairs: 6 lost, 2 gained; two-sided exact binomial p = 2 P(X <= 2 | 8, 1/2) = 2 * 37/256
+    assert evidence.p_value == pytest.approx(2 * 37 / 256) and evidence.verdict == "inconclusive"
+    (no_gain,) = A.no_gain_rows(scores)
+    assert no_gain["evidence"].hypothesis == "non-inferiority" and no_gain["evidence"].margin == A.NO_GAIN_MARGIN
+    # 200 images, none changes: the exact bound 1 - 0.025^(1/200) = 0.018 lies below the margin 0.02
+    unchanged = pd.DataFrame(score_rows("m", "Saliency", range(200), [True] * 200, [True] * 200))
+    assert A.no_gain_rows(unchanged)[0]["evidence"].verdict == "reproduced"
     gained = pd.DataFrame(score_rows("m", "Saliency", range(40), [False] * 40, [True] * 30 + [False] * 10))
-    assert A.no_gain_claims(gained)[0]["evidence"].verdict == "contradicted"  # +0.75 is far above the margin
+    assert A.no_gain_rows(gained)[0]["evidence"].verdict == "contradicted"  # +0.75 is far above the margin
+    topped_up = pd.DataFrame(score_rows("m", "Saliency", range(10), before, before)).assign(
+        random_sample=[True] * 9 + [False])  # the last image is a top-up wrong prediction: not in Table 2
+    assert A.accuracy_table(topped_up).loc["m", "Baseline"] == pytest.approx(8 / 9)
 
 
-def test_gap_and_widening_claims_by_hand():
+def headline_scores(n: int = 20) -> pd.DataFrame:
+    """Two models, two methods, n random images each: on model a method "A" scores 2 + i/n, "B" 1; on model b
+    "A" scores 1 and "B" 3 (so each model has its own best method)."""
+    rows = []
+    for model, values in (("a, net", {"A": lambda i: 2 + i / n, "B": lambda i: 1.0}),
+                          ("b, net", {"A": lambda i: 1.0, "B": lambda i: 3.0 + (i % 2)})):
+        for method, value in values.items():
+            rows += [{**row, "random_sample": True} for row in
+                     score_rows(model, method, [value(i) for i in range(n)], [True] * n, [True] * n)]
+    return pd.DataFrame(rows)
+
+
+def test_best_method_is_chosen_on_one_half_and_tested_on_the_other():
+    scores = headline_scores()
+    half = A.selection_half(scores)
+    assert half.groupby([scores["model"], scores["method"]]).sum().tolist() == [10] * 4  # 10 of 20 images each
+    assert A.selection_half(scores, seed=0).equals(half) and not A.selection_half(scores, seed=1).equals(half)
+    best = A.best_methods(scores, ["a, net", "b, net"])
+    assert best == {"a, net": "A", "b, net": "B"}
+    tests = A.improvement_tests(scores, best)
+    test_images = sorted(set(range(20)) - set(scores[half & (scores["model"] == "a, net")]["index"]))
+    a_result = tests["a, net: A vs no heatmap"]
+    assert a_result.n == 10 and a_result.estimate == pytest.approx(np.mean([2 + i / 20 for i in test_images]))
+    ranking = A.ranking_tests(scores, best)
+    assert set(ranking) == {"a, net: A vs b's best B", "b, net: B vs a's best A"}
+    assert ranking["a, net: A vs b's best B"].estimate == pytest.approx(a_result.estimate - 1.0)
+    same = A.ranking_tests(scores, {"a, net": "A", "b, net": "A"})["b, net: A vs a's best A"]
+    assert (same.estimate, same.interval()) == (0.0, (0.0, 0.0))  # one method best everywhere: exactly no effect
+
+
+def test_gap_tests_are_delong_aurocs_over_all_images():
     correct = [True] * 20 + [False] * 6
     separated = pd.DataFrame(score_rows("m", "Saliency", list(range(10, 30)) + list(range(6)), correct, correct))
-    (claim,) = A.gap_claims(separated, ["m"], "logit")
-    assert claim["evidence"].n == 6 and claim["evidence"].mean_a == 1.0 and claim["evidence"].verdict == "reproduced"
-    assert A.gap_claims(separated, ["m"], "logit", min_wrong=7) == []  # too few wrong predictions
+    (result,) = A.gap_tests(separated, ["m"]).values()
+    assert result.test == "DeLong AUROC" and result.n == 6 and result.mean_a == 1.0  # every wrong one scores lower
+    reversed_ = pd.DataFrame(score_rows("m", "Saliency", list(range(20)) + list(range(100, 106)), correct, correct))
+    assert A.gap_tests(reversed_, ["m"])["m, Saliency"].estimate == -0.5
     gaps = pd.DataFrame([{"model": model, "method": f"M{i}", "auroc": auroc + 0.01 * i}
                          for i in range(6) for model, auroc in ((A.WELL_TRAINED, 0.9), (A.UNDER_TRAINED, 0.6))])
-    evidence = A.widening_claim(gaps)["evidence"]
-    assert evidence.n == 6 and evidence.difference == pytest.approx(0.3)
-    assert evidence.verdict == "reproduced"  # six of six, the smallest n that can reach p < 0.05
+    assert A.wider_gap_when_well_trained(gaps).all()
 
 
 def test_layer_evidence_pairs_the_images():
@@ -268,6 +308,11 @@ def test_layer_evidence_pairs_the_images():
             for layer, shift in (("deep", 2.0), ("first", 0.0)) for i in (3, 1, 2, 0)]
     evidence = A.layer_evidence(pd.DataFrame(rows), "first", "deep", "mul")
     assert evidence.n == 4 and evidence.difference == pytest.approx(2.0) and evidence.mean_b == pytest.approx(1.5)
+    noisy = [{"index": i, "combination": combination, "layer": layer, "co": i + (0.1 * (i % 2) if layer == "deep" else 0)}
+             for combination in ("add", "mul") for layer in ("deep", "first") for i in range(30)]
+    mul, add = A.layer_rows(pd.DataFrame(noisy), "first", "deep")
+    assert mul["claim_id"] == "Fig. 8, x * h" and add["claim_id"] == "Fig. 8, x + h"
+    assert add["evidence"].hypothesis == "equivalence" and add["evidence"].verdict == "reproduced"  # +0.05 within 1
 
 
 def test_extreme_intensity_share_per_image_and_pooled():
@@ -281,42 +326,50 @@ def test_extreme_intensity_share_per_image_and_pooled():
     assert (float(pooled["mass_share"][0]), float(pooled["ratio"][0])) == pytest.approx((3 / 8, 3 / 8 / (2 / 8)))
 
 
-def test_gax_target_and_ax_claims_use_each_images_final_co():
+def test_gax_reach_test_and_ax_rows_use_each_images_final_co():
     co = torch.tensor([[1.0, 5.0, float("nan")], [1.0, 2.0, 3.0], [0.0, 6.0, float("nan")]])
     result = G.GaxResult(torch.zeros(3, 1), co, torch.tensor([1, 2, 1]), torch.tensor([True, False, True]),
                          target=5.0)
     assert H.final_co(result).tolist() == [5.0, 3.0, 6.0]
-    (claim,) = H.target_claims({"m": result})
-    assert (claim["evidence"].mean_a, claim["evidence"].mean_b) == pytest.approx((14 / 3, 5.0))
+    (reach,) = H.reach_tests({"m": result}).values()
+    assert reach.test == "exact binomial" and reach.n == 3 and reach.estimate == pytest.approx(2 / 3 - 1)
     scores = pd.DataFrame([{"model": "m", "index": i, "method": method, "co": value}
                            for method, values in (("A", (1.0, 4.0, 0.0)), ("B", (2.0, 1.0, 7.0)))
                            for i, value in enumerate(values)])
     assert H.best_ax_co(scores, "m").tolist() == [2.0, 4.0, 7.0]
-    (versus,) = H.gax_vs_ax_claims({"m": result}, scores)
+    (versus,) = H.gax_vs_ax_rows({"m": result}, scores)
     assert versus["evidence"].difference == pytest.approx(((5 - 2) + (3 - 4) + (6 - 7)) / 3)
 
 
+def test_rule_target_and_its_premise():
+    scores = pd.DataFrame([{"model": "m", "method": method, "co": float(value)}
+                           for method, top in (("A", 10), ("B", 30)) for value in range(top + 1)])
+    assert H.rule_target(scores, "m") == 27.0  # B's 90th percentile is 27.0 (A's 9.0)
+    assert H.gax_targets({"m": SimpleNamespace(extra={"dataset": "mnist"})}, scores) == {"m": 27.0}
+    assert H.gax_targets({"m": SimpleNamespace(extra={"dataset": "imagenet"})}, scores) == {"m": 48.0}
+    assert H.target_premise(scores, {"m": 27.0})[0] and not H.target_premise(scores, {"m": 20.0})[0]
+
+
 def test_claims_summary_counts_the_verdicts():
-    summary = S.claims_summary([{"claim_id": "A", "verdict": "reproduced", "n": 3},
-                                {"claim_id": "B", "verdict": "inconclusive", "n": 2},
-                                {"claim_id": "C", "verdict": "reproduced", "n": 5}])
-    assert summary.splitlines() == ["3 paper claims: reproduced 2, inconclusive 1", "  A: reproduced (n = 3)",
-                                    "  B: inconclusive (n = 2)", "  C: reproduced (n = 5)"]
+    summary = S.claims_summary([{"claim_id": "A", "verdict": "reproduced", "n": 3, "kind": "table cell"},
+                                {"claim_id": "B", "verdict": "inconclusive", "n": 2, "kind": "table cell"},
+                                {"claim_id": "C", "verdict": "reproduced", "n": 5, "kind": "reading of a remark"}])
+    assert summary.splitlines() == ["3 secondary rows: reproduced 2, inconclusive 1",
+                                    "  [table cell] A: reproduced (n = 3)", "  [table cell] B: inconclusive (n = 2)",
+                                    "  [reading of a remark] C: reproduced (n = 5)"]
 
 
-def test_a_mass_ratio_near_one_is_not_called_a_concentration():
-    """Regression: notebook 03 printed 'DigitScenes: yes (1.04)' for a pooled ratio of 1.04. The outcome now comes
-    from the per-image verdict: ratios scattered around 1.04 are inconclusive, ratios all well above 1 reproduce."""
-    from types import SimpleNamespace
-
-    x = torch.tensor([0.0, 0.5, 0.5, 0.5]).repeat(8, 1, 1, 1)  # one extreme pixel of four per image
-    on_extreme = torch.tensor([0.40, 0.13, 0.25, 0.30, 0.20, 0.35, 0.22, 0.23])  # mass share there, mean 0.26
-    h = torch.stack([torch.tensor([s, (1 - s) / 3, (1 - s) / 3, (1 - s) / 3]) for s in on_extreme]).view(8, 1, 1, 4)
-    systems = {"m": SimpleNamespace(x=x.view(8, 1, 1, 4))}
-    concentrated = torch.tensor([0.7, 0.1, 0.1, 0.1]) * torch.linspace(1, 2, 8).view(8, 1, 1, 1)  # ratio 2.8 each
-    heatmaps = {"m": {"GAX h": h, "GAX h - h0": concentrated}}
-    claims = {c["claim_id"]: c["evidence"] for c in H.extreme_intensity_claims(systems, heatmaps)}
-    near_one = claims["Fig. 5 extreme intensities, m, GAX h"]
-    assert near_one.mean_a == pytest.approx(1.04) and near_one.verdict == "inconclusive"  # ratio = 4 x share
-    concentration = claims["Fig. 5 extreme intensities, m, GAX h - h0"]
-    assert concentration.mean_a == pytest.approx(2.8) and concentration.verdict == "reproduced"
+def test_extremeness_correlation_and_the_intensity_headroom_premise():
+    x = torch.tensor([0.0, 0.25, 0.5, 0.75, 1.0]).view(1, 1, 1, 5).repeat(2, 1, 1, 1)
+    change = torch.stack([torch.tensor([3.0, 1.0, 0.0, 1.5, 2.0]), torch.tensor([0.0, 1.0, 3.0, 1.0, 0.0])])
+    rho = H.extremeness_correlation(x, change.view(2, 1, 1, 5))
+    # image 0: |x - 0.5| ranks (4.5, 2.5, 1, 2.5, 4.5) against |change| ranks (5, 2, 1, 3, 4): deviations from 3
+    # (1.5, -0.5, -2, -0.5, 1.5) and (2, -1, -2, 0, 1), covariance 9, variances 9 and 10; image 1 the reverse order
+    assert rho[0] == pytest.approx(9 / math.sqrt(9 * 10)) and rho[1] == pytest.approx(-1.0)
+    binary = SimpleNamespace(x=torch.tensor([0.0, 1.0, 1.0, 0.05, 0.5]).view(1, 1, 1, 5))  # 1 intermediate of 5
+    grey = SimpleNamespace(x=torch.full((1, 1, 1, 4), 0.5))
+    passed, detail, names = H.intensity_headroom({"binary": binary, "grey": grey})
+    assert passed and names == ["grey"] and "binary: 20.0%" in detail
+    assert not H.intensity_headroom({"binary": binary})[0]
+    tests = H.extreme_intensity_tests({"m": SimpleNamespace(x=x)}, {"m": {"GAX h - h0": change.view(2, 1, 1, 5)}}, ["m"])
+    assert tests["m: rank correlation of |h - h0| with |x - 0.5|"].estimate == pytest.approx((rho[0] + rho[1]) / 2)

@@ -115,17 +115,19 @@ def test_pi_text():
         ["0", "pi/8", "3pi/8", "-pi/4", "pi/2", "pi", "-pi/8"]
 
 
-def test_nonnegative_range_claims_by_hand():
+def test_analytic_nonnegative_range_and_the_grid_self_check():
     # a1 = 0.7, a2 = 0.3: x2 = 0.7 sin t + 0.3 cos t >= 0 from t = -atan(3/7) = -0.129 pi, x1 >= 0 up to
-    # atan(7/3) = 0.371 pi. So x is positive just below the quoted lower end pi/8 (the claim is contradicted) and
-    # negative just above 3pi/8. On 161 angles (pi/80 apart) a band of pi/8 holds 10 angles, [pi/8, 3pi/8] 21.
-    assert gax_toy.smallest_component(0.7, torch.tensor([0.0, 0.5]).numpy()) == pytest.approx([0.3, -0.3])
-    claims = {c["claim_id"]: c["evidence"] for c in gax_toy.nonnegative_range_claims([0.7], n_theta=161)}
-    assert set(claims) == {f"App. A.1 non-negative range, a1 = 0.7, {part}" for part in ("inside", "below", "above")}
-    inside, below, above = (claims[f"App. A.1 non-negative range, a1 = 0.7, {p}"] for p in ("inside", "below", "above"))
-    assert (inside.n, below.n, above.n) == (21, 10, 10)
-    assert (inside.verdict, below.verdict, above.verdict) == ("reproduced", "contradicted", "reproduced")
-    assert below.mean_a == pytest.approx(np.mean([min(0.7 * math.cos(t) - 0.3 * math.sin(t),
-                                                      0.7 * math.sin(t) + 0.3 * math.cos(t))
-                                                  for t in np.arange(10) * math.pi / 80]))
-    assert gax_toy.nonnegative_range_claims([0.6], n_theta=161) == []  # no quoted range for a1 = 0.6
+    # atan(7/3) = 0.371 pi; a1 = 0.95, a2 = 0.05: [-atan(1/19), atan(19)] = [-0.017, 0.483] pi
+    low, high = gax_toy.analytic_nonnegative_range(0.7, 0.3)
+    assert (low, high) == pytest.approx((-math.atan(3 / 7) / math.pi, math.atan(7 / 3) / math.pi))
+    assert high - low == pytest.approx(0.5)  # the range always spans pi/2
+    summaries = gax_toy.summary_table([gax_toy.theta_sweep(a1, n_theta=161) for a1 in (0.7, 0.95)])
+    ranges = gax_toy.compare_nonnegative_ranges([summaries])
+    row = ranges.set_index("a1").loc[0.7]
+    assert (row.analytic_from, row.analytic_to) == pytest.approx((low, high))
+    assert not row.agrees  # the quoted [pi/8, 3pi/8] starts pi/4 above the analytic lower end
+    assert ranges.set_index("a1").loc[0.95].agrees  # the quoted [0, pi/2] is within 0.05 pi
+    passed, detail = gax_toy.range_self_check(ranges, n_theta=161)
+    assert passed and "grid step 0.0125 pi" in detail
+    wrong = ranges.assign(ours_to=ranges["ours_to"] + 0.1)  # a grid range one would get with a sign error
+    assert not gax_toy.range_self_check(wrong, n_theta=161)[0]

@@ -14,6 +14,7 @@ from torchvision.models.resnet import BasicBlock
 from xai_nb_utils.core.cache import cached_computation
 from xai_nb_utils.core.progress import tqdm
 
+from xai_nb_utils.core.evaluation import predicted_classes
 from xai_nb_utils.core.ledger import claims_summary  # noqa: F401  (used by the notebooks)
 from xai_nb_utils.core.params import check_choice
 from xai_nb_utils.data.external import load_chest_xray, load_imagenet_val, paper_side
@@ -40,16 +41,25 @@ def first_conv_layer(model: torch.nn.Module) -> str | None:
     return next((name for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)), None)
 
 
-def embedded_system(preset: str, name: str, profile: str, n: int, seed: int, device, variant: str = "well") -> System:
+def embedded_system(preset: str, name: str, profile: str, n: int, seed: int, device, variant: str = "well",
+                    min_wrong: int = 0) -> System:
     """An embedded model (trained or loaded from the cache) with ``n`` test samples drawn with ``seed`` (the
-    embedded splits are sorted by class)."""
+    embedded splits are sorted by class), then, when fewer than ``min_wrong`` of them are predicted wrongly, the
+    next wrongly predicted images of the same seeded order appended until ``min_wrong`` (or the split runs out).
+    ``extra["n_random"]`` = n: the first n images are the random sample, the rest the top-up."""
     trained = trained_model(preset, profile=profile, variant=variant, seed=seed, device=device)
     test = trained.dataset.test
     x, y = test if isinstance(test, tuple) else (test.x, test.y)
-    index = select_images(trained.model, x, y, n, "seeded", seed)
+    order = select_images(trained.model, x, y, len(y), "seeded", seed)
+    index = order[:n]
+    if min_wrong > 0:
+        wrong = predicted_classes(trained.model, x[order].to(device)).cpu() != y[order].cpu()
+        missing = max(0, min_wrong - int(wrong[:n].sum()))
+        index = torch.cat([index, order[n:][wrong[n:]][:missing]])
     return System(name, trained.model, x[index].to(device), y[index].to(device), classes=trained.dataset.classes,
                   accuracy=trained.test_accuracy,
-                  extra={"dataset": trained.config.dataset, "gradcam_layer": first_conv_layer(trained.model)})
+                  extra={"dataset": trained.config.dataset, "gradcam_layer": first_conv_layer(trained.model),
+                         "n_random": min(n, len(y))})
 
 
 def imagenet_systems(n: int, seed: int, device, size: int = 256) -> list:
@@ -168,12 +178,14 @@ def gradcam_kwargs(layer: str) -> dict:
 def ax_study(systems: list, methods=PAPER_AX_METHODS, combinations=COMBINATIONS, outputs=OUTPUTS,
              batch_size: int = 64, progress: bool = True) -> pd.DataFrame:
     """:func:`ax_scores` for every system (LayerGradCam at the system's first conv layer, skipped where there is
-    none), with a ``model`` column."""
+    none), with a ``model`` column and ``random_sample`` (False for the wrong predictions a system was topped up
+    with, :func:`embedded_system`)."""
     tables = []
     for system in tqdm(systems, desc="models", disable=not progress):
         layer = system.extra["gradcam_layer"]
         usable = [m for m in methods if m != "layer_gradcam" or layer is not None]
         table = ax_scores(system.model, system.x, system.y, usable, combinations, outputs, batch_size,
                           gradcam_kwargs(layer), False)
-        tables.append(table.assign(model=system.name))
+        n_random = system.extra.get("n_random", len(system.y))
+        tables.append(table.assign(model=system.name, random_sample=table["index"] < n_random))
     return pd.concat(tables, ignore_index=True)

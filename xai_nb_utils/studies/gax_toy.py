@@ -2,8 +2,9 @@
 tables and figures, with the paper's quoted ranges beside ours. The toy's equations are in
 ``methods.toy_rotation``.
 
-The toy is deterministic: the readings of Figures 1 and 6 are self-checks of our maths. The non-negative ranges the
-paper quotes are recorded as paper claims (:func:`nonnegative_range_claims`), decided over the angles of a grid.
+The toy is deterministic: the readings of Figures 1 and 6 and the non-negative ranges of x are self-checks of our
+maths (an analytic result, no test over grid angles); the ranges the paper quotes are compared with the analytic
+ones as a reading, not a claim.
 """
 import math
 from fractions import Fraction
@@ -15,14 +16,9 @@ import torch
 
 from xai_nb_utils.core.exercises import Exercise
 from xai_nb_utils.core.params import check_choice, check_float
-from xai_nb_utils.metrics.statistics import one_sample_comparison
 from xai_nb_utils.methods.toy_rotation import (ACTIVATIONS, as_batch, ascent_gain, closed_form_heatmap, co_score,
                                                gradient_ascent_heatmap, homogeneous_angles, identity_heatmap_score,
                                                rotation, sample, to_sample_basis, true_class)
-from xai_nb_utils.studies.gax_systems import PAPER
-from xai_nb_utils.studies.gax_systems import claims_summary  # noqa: F401  (used by the notebook)
-
-RANGE_BAND = 0.125  # units of pi: the band just outside each end of a quoted range where a component must be < 0
 
 RANGE_TOLERANCE = 0.05  # units of pi: our non-negative range "agrees" with the paper's within this
 
@@ -174,19 +170,20 @@ def summary_table(sweeps) -> pd.DataFrame:
 
 
 def compare_nonnegative_ranges(summaries, tolerance: float = RANGE_TOLERANCE) -> pd.DataFrame:
-    """Our non-negative ranges of x (from ``summary_table`` tables) beside the paper's quoted ones, for the ``a1``
-    values that match a setting of ``PAPER_NONNEGATIVE_RANGES``; ``agrees``: both ends within ``tolerance`` (units
-    of pi)."""
+    """Our non-negative ranges of x (from the sweep grid of ``summary_table`` tables, and analytic) beside the
+    paper's quoted ones, for the ``a1`` values that match a setting of ``PAPER_NONNEGATIVE_RANGES``; ``agrees``: both
+    analytic ends within ``tolerance`` (units of pi) of the quoted ones."""
     summary = pd.concat(summaries)
     rows = []
     for paper in PAPER_NONNEGATIVE_RANGES:
         for a1, ours in summary.iterrows():
             if paper["a1_from"] - 1e-9 <= a1 <= paper["a1_to"] + 1e-9:
-                agrees = (abs(ours.nonneg_from - paper["paper_from"]) <= tolerance
-                          and abs(ours.nonneg_to - paper["paper_to"]) <= tolerance)
+                analytic_from, analytic_to = analytic_nonnegative_range(a1, ours.a2)
+                agrees = (abs(analytic_from - paper["paper_from"]) <= tolerance
+                          and abs(analytic_to - paper["paper_to"]) <= tolerance)
                 rows.append({"paper_setting": paper["paper_setting"], "a1": a1, "ours_from": ours.nonneg_from,
-                             "ours_to": ours.nonneg_to, "paper_from": paper["paper_from"],
-                             "paper_to": paper["paper_to"], "agrees": agrees})
+                             "ours_to": ours.nonneg_to, "analytic_from": analytic_from, "analytic_to": analytic_to,
+                             "paper_from": paper["paper_from"], "paper_to": paper["paper_to"], "agrees": agrees})
     return pd.DataFrame(rows)
 
 
@@ -277,11 +274,11 @@ def describe_ranges(ranges: pd.DataFrame) -> str:
     ours with the sign lost."""
     lines = []
     for row in ranges.drop_duplicates("a1").itertuples():
-        lines.append(f"{row.paper_setting}, a1 = {row.a1}: ours [{row.ours_from:+.3f}, {row.ours_to:+.3f}] pi, paper "
+        lines.append(f"{row.paper_setting}, a1 = {row.a1}: analytic [{row.analytic_from:+.3f}, {row.analytic_to:+.3f}] pi, paper "
                      f"[{row.paper_from:+.3f}, {row.paper_to:+.3f}] pi -> {'agrees' if row.agrees else 'DIFFERS'} "
                      f"(within {RANGE_TOLERANCE:g} pi)")
-        if (not row.agrees and abs(row.ours_from + row.paper_from) <= RANGE_TOLERANCE
-                and abs(row.ours_to - row.paper_to) <= RANGE_TOLERANCE):
+        if (not row.agrees and abs(row.analytic_from + row.paper_from) <= RANGE_TOLERANCE
+                and abs(row.analytic_to - row.paper_to) <= RANGE_TOLERANCE):
             lines.append("   ours starts at minus the quoted lower end: a minus sign may be missing in the quoted "
                          "range")
     return "\n".join(lines)
@@ -296,41 +293,31 @@ def pi_text(units_of_pi: float) -> str:
     return f"{numerator}pi" + (f"/{fraction.denominator}" if fraction.denominator != 1 else "")
 
 
-def smallest_component(a1: float, theta_over_pi: np.ndarray) -> np.ndarray:
-    """``min(x1, x2)`` of the toy sample (``a2 = 1 - a1``) at the angles ``theta_over_pi`` (units of pi)."""
-    theta = torch.as_tensor(theta_over_pi * math.pi, dtype=torch.float64)
-    return sample(theta, a1, 1.0 - a1).amin(-1).numpy()
+def analytic_nonnegative_range(a1: float, a2: float) -> tuple:
+    """The angles (units of pi) where both components of ``x = a1 W y1 + a2 W y2`` are >= 0, for a1, a2 > 0:
+    ``x1 = a1 cos - a2 sin >= 0`` up to ``atan(a1 / a2)`` and ``x2 = a1 sin + a2 cos >= 0`` from
+    ``-atan(a2 / a1)``."""
+    return -math.atan2(a2, a1) / math.pi, math.atan2(a1, a2) / math.pi
 
 
-def nonnegative_range_claims(a1_values, n_theta: int, band: float = RANGE_BAND, seed: int = 0) -> list:
-    """The paper's quoted non-negative ranges of x (:data:`PAPER_NONNEGATIVE_RANGES`, for the ``a1`` values that
-    match a setting) as three claims each: ``min(x1, x2) >= 0`` at the angles inside the range, and ``< 0`` at the
-    angles within ``band`` (units of pi) below its lower and above its upper end. The units are the angles of the
-    sweep grid (``n_theta`` over [-pi, pi]); the toy is deterministic, so the interval and p only say how
-    consistently the sign holds over the band."""
-    grid = np.linspace(-1.0, 1.0, n_theta)
-    claims = []
-    for paper in PAPER_NONNEGATIVE_RANGES:
-        for a1 in sorted({a for a in a1_values if paper["a1_from"] - 1e-9 <= a <= paper["a1_to"] + 1e-9}):
-            low, high = paper["paper_from"], paper["paper_to"]
-            quoted = f"[{pi_text(low)}, {pi_text(high)}]"
-            parts = (("inside", (grid >= low - 1e-9) & (grid <= high + 1e-9), "greater",
-                      f"both components of x are non-negative at the angles of the quoted range {quoted}"),
-                     ("below", (grid >= low - band - 1e-9) & (grid < low - 1e-9), "less",
-                      f"a component of x is negative just below the quoted lower end {pi_text(low)} "
-                      f"(angles in [{pi_text(low - band)}, {pi_text(low)}))"),
-                     ("above", (grid > high + 1e-9) & (grid <= high + band + 1e-9), "less",
-                      f"a component of x is negative just above the quoted upper end {pi_text(high)} "
-                      f"(angles in ({pi_text(high)}, {pi_text(high + band)}])"))
-            for part, angles, expected, text in parts:
-                claims.append({
-                    "paper": PAPER, "claim_id": f"{paper['where']} non-negative range, a1 = {a1:g}, {part}",
-                    "claim": f"a1 = {a1:g}, a2 = 1 - a1: {text} (per grid angle: min(x1, x2) vs 0)",
-                    "evidence": one_sample_comparison(smallest_component(a1, grid[angles]), 0.0, expected,
-                                                      seed=seed),
-                    "labels": ("min(x1, x2)", "zero"),
-                    "paper_value": f"non-negative 'around {quoted}' ({paper['paper_setting']})"})
-    return claims
+def range_self_check(ranges: pd.DataFrame, n_theta: int) -> tuple:
+    """``(passed, detail)``: the non-negative range found on the sweep grid (:func:`compare_nonnegative_ranges`)
+    equals :func:`analytic_nonnegative_range` to within one grid step, for every ``a1`` compared."""
+    step = 2.0 / (n_theta - 1)
+    rows = ranges.drop_duplicates("a1")
+    errors = [max(abs(row.ours_from - row.analytic_from), abs(row.ours_to - row.analytic_to)) for row in rows.itertuples()]
+    return max(errors) <= step, (f"largest difference {max(errors):.4f} pi, grid step {step:.4f} pi, over a1 = "
+                                 + ", ".join(f"{a1:g}" for a1 in rows["a1"]))
+
+
+def finding(agreement: pd.DataFrame, claims: list, ranges: pd.DataFrame) -> str:
+    """The notebook's finding, one sentence from the autograd comparison, the self-checks and the ranges."""
+    on_delta = agreement[agreement.objective == "delta"]["max_abs_diff"].max()
+    held = sum(claim["passed"] for claim in claims)
+    rows = ranges.drop_duplicates("a1")
+    return (f"The closed form eq. (4) equals autograd gradient ascent to {on_delta:.1e}, {held} of {len(claims)} "
+            f"self-checks of the paper's reading of Figures 1 and 6 hold, and {int(rows['agrees'].sum())} of "
+            f"{len(rows)} quoted non-negative ranges agree with the analytic ones within {RANGE_TOLERANCE:g} pi.")
 
 
 def identity_heatmap_stats(table: pd.DataFrame) -> dict:
