@@ -202,39 +202,65 @@ def scores_of(values: dict) -> dict:
             for name, v in values.items()}
 
 
-def test_ordering_claims_pair_each_method_with_the_next_one_per_metric():
+def cost_table(accepted_per_image: float) -> pd.DataFrame:
+    return pd.DataFrame([{"method": "GEG", "seconds_per_image": 0.1, "acceptance_rate": 0.5,
+                          "accepted_per_image": accepted_per_image}])
+
+
+def test_similarity_claims_compare_each_proposed_method_with_each_baseline_on_pearson():
     base = np.linspace(0.2, 0.6, 12)
-    # GEG = GGIG + 0.1 on every digit, IG = GGIG + 0.05 (the paper's GGIG > IG is contradicted), GRAD = IG
-    scores = scores_of({"GEG": base + 0.1, "GGIG": base, "IG": base + 0.05, "GRAD": base + 0.05})
-    evidence = ggig_study.ordering_evidence(scores)
-    assert set(evidence) == {(metric, a, b) for metric in SIMILARITY_METRICS
-                             for a, b in (("GEG", "GGIG"), ("GGIG", "IG"), ("IG", "GRAD"))}
-    geg = evidence[("pearson", "GEG", "GGIG")]
-    assert (geg.n, geg.verdict) == (12, "reproduced")
-    assert [geg.difference, geg.ci_low, geg.ci_high] == pytest.approx([0.1] * 3)
-    assert evidence[("ssim", "GGIG", "IG")].verdict == "contradicted"
-    assert evidence[("ssim", "IG", "GRAD")].verdict == "inconclusive"  # identical scores: difference 0, p = 1
-    claims = ggig_study.ordering_claims(evidence)
-    assert len(claims) == 15 and claims[0]["claim_id"] == "Fig. 2 (pearson): GEG > GGIG"
-    assert claims[0]["labels"] == ("GEG", "GGIG") and claims[0]["evidence"] is geg
-    assert ggig_study.order_reproduced(evidence) == {metric: False for metric in SIMILARITY_METRICS}
-    scores.update(scores_of({"IG": base - 0.05, "GRAD": base - 0.1 - np.linspace(0, 0.01, 12)}))
-    assert all(ggig_study.order_reproduced(ggig_study.ordering_evidence(scores)).values())
+    # GEG = GRAD + 0.1 on every digit, GGIG = IG - 0.05 + a wiggle; other metrics are never read
+    scores = scores_of({"GRAD": base, "IG": base + 0.05, "GGIG": base + np.linspace(0, 0.01, 12), "GEG": base + 0.1})
+    scores["GEG"]["spearman"] = 0.0
+    recorded = ggig_study.similarity_claims(scores, cost_table(10.0), n_models=10)
+    assert set(recorded) == {"H1", "H2", "H3", "H4"}
+    (h1,) = recorded["H1"]["tests"].items()
+    assert h1[0] == "GEG vs GRAD" and (h1[1].n, h1[1].test) == (12, "paired t")
+    assert h1[1].estimate == pytest.approx(0.1) and h1[1].stats["sd"] == pytest.approx(0.0, abs=1e-12)
+    (h4,) = recorded["H4"]["tests"].values()
+    assert h4.estimate == pytest.approx(0.005 - 0.05)  # GGIG's mean wiggle 0.005 minus IG's offset
+    assert set(recorded["H1"]["premises"]) == {"headroom", "GEG accepted its models"}
+    assert set(recorded["H3"]["premises"]) == {"headroom"}
+    assert all(passed for claim in recorded.values() for passed, _ in claim["premises"].values())
+    # 9 of 10 models per digit on average: GEG's premise fails; a baseline at 0.95 leaves no headroom
+    scores["IG"]["pearson"] = 0.95
+    failed = ggig_study.similarity_claims(scores, cost_table(9.0), n_models=10)
+    assert not failed["H1"]["premises"]["GEG accepted its models"][0]
+    assert not failed["H2"]["premises"]["headroom"][0] and failed["H1"]["premises"]["headroom"][0]
 
 
-def test_randomization_claims_test_change_and_equal_sensitivity():
+def test_geg_best_row_needs_the_minimum_effect():
+    base = np.linspace(0.2, 0.6, 24)
+    wiggle = np.tile([-0.001, 0.001], 12)
+    row = ggig_study.geg_best_row(scores_of({"GEG": base + 0.005 + wiggle, "GGIG": base}))
+    assert row["kind"] == "reading of a remark" and row["labels"] == ("GEG", "GGIG")  # 24 digits: decided
+    # +0.005 on every digit is significant, but below the minimum effect 0.01 and its CI within +-0.01: no effect
+    assert row["evidence"].difference == pytest.approx(0.005) and row["evidence"].verdict == "no effect"
+    row = ggig_study.geg_best_row(scores_of({"GEG": base + 0.05 + wiggle, "GGIG": base}))
+    assert row["evidence"].verdict == "reproduced"
+
+
+def test_metric_differences_are_paired_means_with_intervals():
+    base = np.linspace(0.2, 0.6, 12)
+    table = ggig_study.metric_differences(scores_of({"GEG": base + 0.1, "GRAD": base}), [("GEG", "GRAD")])
+    assert list(table.index) == ["GEG - GRAD"] and list(table.columns) == list(SIMILARITY_METRICS)
+    assert table.loc["GEG - GRAD", "ssim"] == "+0.1000 [+0.1000, +0.1000]"
+
+
+def test_randomization_claim_pairs_each_proposed_method_with_each_baseline():
     spearman_values = {"GRAD": [0.5, 0.4, 0.6, 0.5, 0.45, 0.55], "IG": [0.5, 0.4, 0.6, 0.5, 0.45, 0.55],
                        "GGIG": [0.8, 0.7, 0.9, 0.8, 0.75, 0.85], "GEG": [0.5, 0.4, 0.6, 0.5, 0.45, 0.55]}
     agreement = pd.concat([pd.DataFrame({"method": name, "spearman": v, "ssim": 0.1})
                            for name, v in spearman_values.items()], ignore_index=True)
-    claims = {c["claim_id"]: c for c in ggig_study.randomization_claims(agreement)}
-    assert len(claims) == 8
-    change = claims["Model randomisation (GRAD): maps change"]["evidence"]
-    assert change.mean_b == 1.0 and change.difference == pytest.approx(0.5 - 1.0) and change.verdict == "reproduced"
-    # GGIG's Spearman is 0.3 higher on every digit: its maps change less, against "as sensitive as"
-    less_sensitive = claims["Model randomisation: GGIG as sensitive as GRAD"]["evidence"]
-    assert less_sensitive.difference == pytest.approx(0.3) and less_sensitive.verdict == "contradicted"
-    assert claims["Model randomisation: GEG as sensitive as IG"]["evidence"].verdict == "inconclusive"
+    claim = ggig_study.randomization_claim(agreement)
+    assert set(claim["tests"]) == {"GGIG vs GRAD", "GGIG vs IG", "GEG vs GRAD", "GEG vs IG"}
+    # GGIG's Spearman is 0.3 higher on every digit (its maps change less); GEG's is the same as the baselines'
+    assert claim["tests"]["GGIG vs GRAD"].estimate == pytest.approx(0.3)
+    assert claim["tests"]["GEG vs IG"].estimate == pytest.approx(0.0)
+    passed, detail = claim["premises"]["GRAD and IG change"]
+    assert passed and "GRAD mean Spearman 0.500" in detail
+    unchanged = agreement.assign(spearman=0.95)
+    assert not ggig_study.randomization_claim(unchanged)["premises"]["GRAD and IG change"][0]
 
 
 def test_background_study_shares_by_hand():
@@ -256,24 +282,48 @@ def test_background_study_shares_by_hand():
     torch.testing.assert_close(boarded, ggig_study.checkerboard_background(x, square=2))
 
 
-def test_background_claims_compare_shares_and_the_proposed_methods():
-    n = 6
-    rows = []
+def background_table(accuracy_checkerboard: float) -> pd.DataFrame:
+    n, rows = 24, []  # secondary rows are decided from 20 digits on
     for name, clean_pearson in {"GRAD": 0.4, "IG": 0.5, "GGIG": 0.6, "GEG": 0.45}.items():
         rows.append(pd.DataFrame({"method": name, "background_share_black": np.linspace(0.3, 0.4, n),
                                   "background_share_checkerboard": np.linspace(0.3, 0.4, n) + 0.2,
                                   "background_area": 0.8,
                                   "pearson_with_clean_digit": clean_pearson + np.linspace(0, 0.01, n),
                                   "pearson_with_checkerboard_input": 0.3}))
-    claims = {c["claim_id"]: c["evidence"] for c in ggig_study.background_claims(pd.concat(rows, ignore_index=True))}
-    assert len(claims) == 4 * 2 + 4
-    uniform = claims["Fig. 7 / D.4 (GGIG): background below a uniform share"]
-    assert uniform.difference == pytest.approx(0.55 - 0.8) and uniform.verdict == "reproduced"
-    black = claims["Fig. 7 / D.4 (GGIG): checkerboard no more salient than black"]
-    assert black.difference == pytest.approx(0.2) and black.verdict == "contradicted"
-    assert claims["Fig. 7 / D.4: GGIG keeps the digit better than IG"].difference == pytest.approx(0.1)
-    assert claims["Fig. 7 / D.4: GGIG keeps the digit better than IG"].verdict == "reproduced"
-    assert claims["Fig. 7 / D.4: GEG keeps the digit better than IG"].verdict == "contradicted"
+    table = pd.concat(rows, ignore_index=True)
+    table.attrs.update(accuracy_black=1.0, accuracy_checkerboard=accuracy_checkerboard)
+    return table
+
+
+def test_background_claim_compares_each_share_with_the_uniform_share():
+    claim = ggig_study.background_claim(background_table(0.75))
+    assert set(claim["tests"]) == {"GRAD vs uniform", "IG vs uniform", "GGIG vs uniform", "GEG vs uniform"}
+    assert claim["tests"]["GGIG vs uniform"].estimate == pytest.approx(0.55 - 0.8)
+    assert claim["premises"]["digits recognised on the checkerboard"][0]
+    assert not ggig_study.background_claim(background_table(0.25))["premises"][
+        "digits recognised on the checkerboard"][0]
+
+
+def test_concept_rows_need_both_baselines():
+    rows = {row["claim_id"]: row for row in ggig_study.concept_rows(background_table(1.0))}
+    ggig_row = rows["Fig. 7: GGIG retains the digit better than GRAD and IG"]
+    # GGIG beats GRAD by 0.2 and IG by 0.1 on every digit: both hold
+    assert ggig_row["evidence"].verdict == "reproduced" and ggig_row["labels"][0] == "GGIG"
+    # GEG beats GRAD by 0.05 but is 0.05 below IG on every digit: the IG pair decides
+    geg_row = rows["Fig. 7: GEG retains the digit better than GRAD and IG"]
+    assert geg_row["evidence"].verdict == "contradicted" and geg_row["labels"] == ("GEG", "IG")
+    assert geg_row["evidence"].difference == pytest.approx(-0.05)
+
+
+def test_finding_names_each_claim_with_its_verdict_and_interval():
+    rows = [{"claim_id": "H1", "label": "GEG closer", "verdict": "reproduced", "reason": "all show it",
+             "n": 103, "estimate": 0.02, "ci_low": 0.01, "ci_high": 0.03, "deciding_component": "GEG vs GRAD"},
+            {"claim_id": "H5", "label": "as sensitive", "verdict": "inconclusive",
+             "reason": "underpowered: n = 6 is below the planned 40", "n": 6, "estimate": 0.1, "ci_low": -0.1,
+             "ci_high": 0.3, "deciding_component": "GGIG vs IG"}]
+    text = ggig_study.finding(rows, 0.95)
+    assert "H1 GEG closer: reproduced, GEG vs GRAD +0.02 [+0.01, +0.03], n = 103" in text
+    assert "H5 as sensitive: inconclusive (underpowered), GGIG vs IG" in text and "95.0%" in text
 
 
 def test_trained_vs_random_compares_the_same_digits():
@@ -309,12 +359,7 @@ def test_checkerboard_keeps_strokes_and_fills_the_background():
     assert region_share(maps, background, magnitude="abs").item() == pytest.approx(0.75)
 
 
-def test_paper_order_and_randomized_model():
-    rows = [{"method": m, "metric": "pearson", "mean": v, "ci": 0.0}
-            for m, v in {"GEG": 0.9, "GGIG": 0.8, "IG": 0.5, "GRAD": 0.7}.items()]
-    rows += [{"method": m, "metric": "ssim", "mean": v, "ci": 0.0}
-             for m, v in {"GEG": 0.9, "GGIG": 0.6, "IG": 0.5, "GRAD": 0.7}.items()]
-    assert ggig_study.paper_order_holds(pd.DataFrame(rows)) == {"pearson": True, "ssim": False}
+def test_randomized_copy_leaves_the_model_unchanged():
     model = tiny_cnn()
     before = [p.clone() for p in model.parameters()]
     randomized = randomized_copy(model, None, seed=5)

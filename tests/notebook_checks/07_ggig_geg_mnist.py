@@ -1,18 +1,44 @@
 """Checks on what notebooks/07_ggig_geg_mnist.ipynb recorded (run on the smoke profile)."""
 import math
 
+from xai_nb_utils.studies import ggig_claims
+
 METHODS = {"GRAD", "IG", "GGIG", "GEG"}
 METRICS = {"pearson", "spearman", "weighted_jaccard", "ssim", "reverse_mse"}
-VERDICTS = {"reproduced", "contradicted", "inconclusive"}
-ORDER_PAIRS = (("GEG", "GGIG"), ("GGIG", "IG"), ("IG", "GRAD"))
-MAIN_CLAIMS = ({f"Fig. 2 ({metric}): {a} > {b}" for metric in METRICS for a, b in ORDER_PAIRS}
-               | {f"Model randomisation ({method}): maps change" for method in METHODS}
-               | {f"Model randomisation: {a} as sensitive as {b}" for a in ("GGIG", "GEG") for b in ("GRAD", "IG")}
-               | {f"Fig. 7 / D.4 ({method}): background below a uniform share" for method in METHODS}
-               | {f"Fig. 7 / D.4 ({method}): checkerboard no more salient than black" for method in METHODS}
-               | {f"Fig. 7 / D.4: {a} keeps the digit better than {b}" for a in ("GGIG", "GEG")
-                  for b in ("GRAD", "IG")})
-N_SETTINGS = {"Fig. 2": "n_images", "Model randomisation": "n_randomization_images", "Fig. 7": "n_background_images"}
+VERDICTS = {"reproduced", "contradicted", "no effect", "inconclusive", "not testable here"}
+#: claim id -> (the n setting it runs on, its compared pairs, its premises)
+HEADLINE = {
+    "H1": ("n_images", {"GEG vs GRAD"}, {ggig_claims.HEADROOM, ggig_claims.GEG_ACCEPTED}),
+    "H2": ("n_images", {"GEG vs IG"}, {ggig_claims.HEADROOM, ggig_claims.GEG_ACCEPTED}),
+    "H3": ("n_images", {"GGIG vs GRAD"}, {ggig_claims.HEADROOM}),
+    "H4": ("n_images", {"GGIG vs IG"}, {ggig_claims.HEADROOM}),
+    "H5": ("n_randomization_images", {f"{a} vs {b}" for a in ("GGIG", "GEG") for b in ("GRAD", "IG")},
+           {ggig_claims.BASELINES_CHANGE}),
+    "H6": ("n_background_images", {f"{m} vs uniform" for m in METHODS}, {ggig_claims.DIGITS_RECOGNISED}),
+}
+SECONDARY = {"Fig. 2: GEG performs the best (vs GGIG)": "n_images",
+             "Fig. 7: GGIG retains the digit better than GRAD and IG": "n_background_images",
+             "Fig. 7: GEG retains the digit better than GRAD and IG": "n_background_images"}
+
+
+def check_headline(results: dict):
+    settings = results["records"]["settings"]
+    rows = {row["claim_id"]: row for row in results["headline_claims"]}
+    assert set(rows) == set(HEADLINE)
+    for claim_id, (n_key, pairs, premises) in HEADLINE.items():
+        row = rows[claim_id]
+        assert row["paper"] == "GGIG/GEG" and row["notebook"] == "07_ggig_geg_mnist"
+        assert {c["label"] for c in row["components"]} == pairs
+        assert all(c["n"] == settings[n_key] > 0 and c["test"] == "paired t" for c in row["components"])
+        assert all(len(c["intervals"]) == len(HEADLINE) for c in row["components"])  # one per Holm level
+        assert {p["name"] for p in row["premises_checked"]} == premises
+        assert all(p["detail"] for p in row["premises_checked"])
+    # smoke runs fewer digits than planned: every claim is below its planned n
+    assert all(settings[n_key] < rows[claim_id]["planned_n"] for claim_id, (n_key, _, _) in HEADLINE.items())
+    # H1's single comparison is GEG's mean Pearson minus GRAD's, as in the similarity table
+    means = {(row["method"], row["metric"]): row["mean"] for row in results["records"]["similarity_table"]}
+    (h1,) = rows["H1"]["components"]
+    assert math.isclose(h1["estimate"], means["GEG", "pearson"] - means["GRAD", "pearson"], abs_tol=1e-9)
 
 
 def check_results(results: dict):
@@ -27,18 +53,16 @@ def check_results(results: dict):
         assert -1 <= row["mean"] <= 1
         if row["metric"] in ("weighted_jaccard", "reverse_mse"):
             assert 0 <= row["mean"] <= 1  # both maps are in [0, 1]
-    for key in ("paper_order_holds", "paper_order_reproduced"):
-        assert set(records[key]) == METRICS and all(isinstance(v, bool) for v in records[key].values())
-    claims = {claim["claim_id"]: claim for claim in results["paper_claims"]}
-    assert set(claims) == MAIN_CLAIMS
-    for claim_id, claim in claims.items():
-        assert claim["paper"] == "GGIG/GEG" and claim["verdict"] in VERDICTS
-        n_key = next(key for prefix, key in N_SETTINGS.items() if claim_id.startswith(prefix))
-        assert claim["n"] == records["settings"][n_key] > 0
-        assert claim["ci_low"] <= claim["difference"] <= claim["ci_high"] and 0 <= claim["p_value"] <= 1
-    for metric, reproduced in records["paper_order_reproduced"].items():
-        assert reproduced == all(claims[f"Fig. 2 ({metric}): {a} > {b}"]["verdict"] == "reproduced"
-                                 for a, b in ORDER_PAIRS)
+    check_headline(results)
+    secondary = {claim["claim_id"]: claim for claim in results["paper_claims"]}
+    assert set(secondary) == set(SECONDARY)
+    for claim_id, claim in secondary.items():
+        assert claim["kind"] == "reading of a remark" and claim["verdict"] in VERDICTS
+        assert claim["n"] == records["settings"][SECONDARY[claim_id]]
+    assert {row["pair"] for row in records["metric_differences"]} == {
+        "GEG - GRAD", "GEG - IG", "GGIG - GRAD", "GGIG - IG", "GEG - GGIG"}
+    finding = records["finding"]
+    assert all(f"H{k} " in finding for k in range(1, 7)) and "underpowered" in finding
     costs = {row["method"]: row for row in records["costs"]}
     assert set(costs) == METHODS and all(row["seconds_per_image"] > 0 for row in costs.values())
     assert 0 < costs["GEG"]["acceptance_rate"] <= 1

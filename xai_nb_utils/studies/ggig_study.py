@@ -2,8 +2,10 @@
 compared methods with their cost, the map-vs-input similarity table (Figure 2), the model randomisation test, the
 checkerboard background (Appendix D.4 analogue), sensitivity sweeps, and the figures.
 
-Every paper claim is decided on per-image scores by a paired test (``metrics.statistics``): the study returns the
-per-image tables and builds the claims as keyword arguments of ``Recorder.paper_claim``.
+The headline claims are declared in :mod:`xai_nb_utils.studies.ggig_claims`; the study computes their paired tests
+on per-image scores (``metrics.statistics``) and premises, as keyword arguments of ``studies.headline.record``
+(:func:`similarity_claims`, :func:`randomization_claim`, :func:`background_claim`), and the secondary rows as
+keyword arguments of ``Recorder.paper_claim`` (:func:`geg_best_row`, :func:`concept_rows`).
 
 The methods themselves (G3, GGIG, GEG, unscaled IG) are in :mod:`xai_nb_utils.methods.ggig`.
 """
@@ -12,22 +14,23 @@ import time
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from xai_nb_utils.core.cache import cached_computation
-from xai_nb_utils.core.exercises import Exercise
-from xai_nb_utils.core.progress import tqdm
-from xai_nb_utils.data.external import external_dir
 
-from xai_nb_utils.core.ledger import VERDICTS, verdict_counts
-from xai_nb_utils.core.params import check_int
+from xai_nb_utils.core.cache import cached_computation
+from xai_nb_utils.core.claims import interval_text
 from xai_nb_utils.core.evaluation import predicted_classes
+from xai_nb_utils.core.exercises import Exercise
+from xai_nb_utils.core.params import check_int
+from xai_nb_utils.core.progress import tqdm
 from xai_nb_utils.core.tensors import normalize_maps_numpy
+from xai_nb_utils.data.external import external_dir
 from xai_nb_utils.methods import explain
 from xai_nb_utils.methods.ggig import geg_explain
 from xai_nb_utils.metrics.regions import region_share
 from xai_nb_utils.metrics.similarity import (SIMILARITY_METRICS, mean_with_ci, pearson, similarity_to_input, spearman,
                                              ssim)
-from xai_nb_utils.metrics.statistics import one_sample_comparison, paired_comparison
+from xai_nb_utils.metrics.statistics import all_of, paired_comparison, paired_t
 from xai_nb_utils.models.randomize import randomized_copy
+from xai_nb_utils.studies import ggig_claims as claims, headline
 from xai_nb_utils.studies.common import select_images, timed_maps
 
 #: The paper's MNIST settings (Section 4 and the authors' code); ours are chosen per profile in notebook 07.
@@ -39,16 +42,13 @@ PAPER_SETTINGS = {
     "geg_sigma": 1e-3,  # authors' code: N(0, 0.001) absolute std on every float parameter
 }
 PAPER_MNIST_ACCURACY = 0.992  # Section 4: the CNN's test accuracy on the full MNIST
-PAPER = "GGIG/GEG"  # the paper's name in the paper-claims ledger (Rahman, Lewis & Plis)
-PAPER_ORDER = ("GEG", "GGIG", "IG", "GRAD")  # the paper's ranking on every similarity metric (Figure 2, bottom)
-#: What the paper gives for each adjacent pair of its ranking: Figure 2's bars carry no numbers in the text.
-ORDER_PAPER_VALUES = {
-    ("GEG", "GGIG"): "Fig. 2 bars (no numbers in the text): GEG 'performs the best by a large quantitative margin'",
-    ("GGIG", "IG"): "Fig. 2 bars (no numbers in the text): 'GGIG is the second best performing method'",
-    ("IG", "GRAD"): "Fig. 2 bars (no numbers in the text); the text does not rank IG against GRAD: "
-                    "'GRAD and IG retain little information'",
-}
+PAPER = claims.PAPER
 PROPOSED, BASELINES = ("GGIG", "GEG"), ("GRAD", "IG")  # the paper's methods and the ones it compares them with
+#: the pairs whose per-metric differences the notebook describes: the four headline pairs and GEG vs GGIG
+DESCRIBED_PAIRS = tuple(claims.SIMILARITY_PAIRS.values()) + (("GEG", "GGIG"),)
+HEADROOM_CEILING = 1 - 10 * claims.MIN_IMPROVEMENT  # premise "headroom": the baseline's mean at most this
+CHANGED_BELOW = 0.9  # premise of H5: GRAD's and IG's mean Spearman(trained, random map) below this
+RECOGNISED_FROM = 0.5  # premise of H6: accuracy on the checkerboard digits at least this (five times chance)
 METHOD_COLOURS = {"GRAD": "#999999", "IG": "#6baed6", "GGIG": "#fd8d3c", "GEG": "#d62728"}
 
 
@@ -143,52 +143,63 @@ def similarity_display(summary: pd.DataFrame, methods) -> pd.DataFrame:
     return table.pivot(index="method", columns="metric", values="value").loc[list(methods), list(SIMILARITY_METRICS)]
 
 
-def paper_order_holds(summary: pd.DataFrame, order=PAPER_ORDER) -> dict:
-    """Per metric: does mean(GEG) > mean(GGIG) > max(mean(IG), mean(GRAD)) hold? (Means only, no test: the
-    paired tests are :func:`ordering_evidence`.)"""
-    means = summary.pivot(index="metric", columns="method", values="mean")
-    best, second, rest = order[0], order[1], list(order[2:])
-    return {metric: bool(row[best] > row[second] > row[rest].max()) for metric, row in means.iterrows()}
+def metric_differences(scores: dict, pairs, confidence: float = 0.95) -> pd.DataFrame:
+    """Description, not decisions: per compared pair (a, b) and metric, the mean per-digit difference a - b with
+    its paired-t interval at ``confidence`` (uncorrected). One row per pair, "+0.012 [+0.004, +0.020]" per metric."""
+    rows = []
+    for a, b in pairs:
+        row = {"pair": f"{a} - {b}"}
+        for metric in SIMILARITY_METRICS:
+            result = paired_t(scores[a][metric], scores[b][metric])
+            low, high = result.interval(1 - confidence)
+            row[metric] = f"{result.estimate:+.4f} [{low:+.4f}, {high:+.4f}]"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("pair")
 
 
-def ordering_evidence(scores: dict, order=PAPER_ORDER, seed: int = 0) -> dict:
-    """The paper's ranking as paired comparisons on the same digits: {(metric, better, worse): Evidence} for each
-    method of ``order`` against the next one, on each metric."""
-    return {(metric, better, worse): paired_comparison(scores[better][metric], scores[worse][metric], "greater",
-                                                       seed=seed)
-            for metric in SIMILARITY_METRICS for better, worse in zip(order, order[1:])}
+def headroom_premise(scores: dict, baseline: str, metric: str = claims.PRIMARY_METRIC) -> tuple:
+    """The metric has room above ``baseline``: its mean is at most :data:`HEADROOM_CEILING` (a map equal to the input
+    scores 1, so a baseline above it leaves less than ten minimum effects to improve on)."""
+    mean = float(scores[baseline][metric].mean())
+    return headline.check(mean <= HEADROOM_CEILING, f"{baseline} mean {metric} {mean:.3f} (ceiling 1, the premise "
+                                                    f"asks at most {HEADROOM_CEILING:g})")
 
 
-def ordering_claim_id(metric: str, better: str, worse: str) -> str:
-    return f"Fig. 2 ({metric}): {better} > {worse}"
+def geg_premise(costs: pd.DataFrame, n_models: int) -> tuple:
+    """GEG accepted ``n_models`` perturbed models for every digit (a digit with none falls back to GRAD's map)."""
+    geg = costs.set_index("method").loc["GEG"]
+    return headline.check(geg["accepted_per_image"] == n_models,
+                          f"{geg['accepted_per_image']:g} of {n_models} models accepted per digit on average, "
+                          f"acceptance rate {geg['acceptance_rate']:.2f}")
 
 
-def ordering_claims(evidence: dict) -> list[dict]:
-    """One paper claim per adjacent pair and metric (keyword arguments of ``Recorder.paper_claim``)."""
-    return [dict(paper=PAPER, claim_id=ordering_claim_id(metric, better, worse),
-                 claim=f"{better}'s |map| is more similar to the input digit than {worse}'s by {metric} "
-                       "(paired per test digit)",
-                 evidence=result, labels=(better, worse), paper_value=ORDER_PAPER_VALUES[(better, worse)])
-            for (metric, better, worse), result in evidence.items()]
+def similarity_claims(scores: dict, costs: pd.DataFrame, n_models: int) -> dict:
+    """H1-H4 (Figure 2 on the primary metric): {claim id: keyword arguments of ``headline.record``} with the paired t
+    of each (proposed, baseline) pair of ``claims.SIMILARITY_PAIRS`` and the premises."""
+    metric, recorded = claims.PRIMARY_METRIC, {}
+    for claim_id, (proposed, baseline) in claims.SIMILARITY_PAIRS.items():
+        premises = {claims.HEADROOM: headroom_premise(scores, baseline)}
+        if proposed == "GEG":
+            premises[claims.GEG_ACCEPTED] = geg_premise(costs, n_models)
+        recorded[claim_id] = dict(
+            tests={f"{proposed} vs {baseline}": paired_t(scores[proposed][metric], scores[baseline][metric])},
+            premises=premises, paper_value="Fig. 2 bars only, no numbers in the text")
+    return recorded
 
 
-def order_reproduced(evidence: dict) -> dict:
-    """Per metric: whether every adjacent pair of the paper's ranking is reproduced (the whole ranking holds)."""
-    verdicts = pd.Series({key: result.verdict for key, result in evidence.items()})
-    return {metric: bool((verdicts[metric] == "reproduced").all()) for metric in SIMILARITY_METRICS}
-
-
-def ranking_report(summary: pd.DataFrame, evidence: dict) -> str:
-    """Per metric, our ranking of the methods by mean and the verdict of each adjacent pair of the paper's."""
-    means = summary.pivot(index="metric", columns="method", values="mean")
-    lines = []
-    for metric in SIMILARITY_METRICS:
-        ranking = " > ".join(means.loc[metric].sort_values(ascending=False).index)
-        pairs = [f"{better} > {worse} {result.verdict} ({result.difference:+.3f}, "
-                 f"CI [{result.ci_low:+.3f}, {result.ci_high:+.3f}])"
-                 for (m, better, worse), result in evidence.items() if m == metric]
-        lines.append(f"{metric:17s} our means: {ranking:26s} | " + "; ".join(pairs))
-    return "\n".join(lines)
+def geg_best_row(scores: dict) -> dict:
+    """The caption's "GEG ... performs the best by a large quantitative margin" against the one method the
+    headline claims leave out, GGIG, on the primary metric (a secondary row: keyword arguments of
+    ``Recorder.paper_claim``)."""
+    metric = claims.PRIMARY_METRIC
+    return dict(paper=PAPER, claim_id="Fig. 2: GEG performs the best (vs GGIG)",
+                claim=f"GEG's |map| is closer to the input than GGIG's ({metric}, paired per digit, minimum effect "
+                      f"{claims.MIN_IMPROVEMENT:g}): 'GEG, as an explanation method, performs the best by a large "
+                      "quantitative margin'",
+                evidence=paired_comparison(scores["GEG"][metric], scores["GGIG"][metric], "greater",
+                                           margin=claims.MIN_IMPROVEMENT),
+                labels=("GEG", "GGIG"), paper_value="Fig. 2 bars only, no numbers in the text",
+                kind="reading of a remark")
 
 
 # ------------------------------------------------------------------------------------ model randomisation test
@@ -222,33 +233,19 @@ def per_method(per_image: pd.DataFrame, column: str) -> dict:
     return {name: part[column].to_numpy() for name, part in per_image.groupby("method", sort=False)}
 
 
-def proposed_vs_baselines(values_of: dict, claim_id: str, claim: str, expected: str, paper_value: str,
-                          seed: int = 0) -> list[dict]:
-    """Paired claims of each of the paper's methods (GGIG, GEG) against each baseline (GRAD, IG) on the per-image
-    ``values_of[method]``; ``claim_id`` and ``claim`` are templates with ``{proposed}`` and ``{baseline}``."""
-    return [dict(paper=PAPER, claim_id=claim_id.format(proposed=proposed, baseline=baseline),
-                 claim=claim.format(proposed=proposed, baseline=baseline),
-                 evidence=paired_comparison(values_of[proposed], values_of[baseline], expected, seed=seed),
-                 labels=(proposed, baseline), paper_value=paper_value)
-            for proposed in PROPOSED for baseline in BASELINES]
-
-
-def randomization_claims(agreement: pd.DataFrame, seed: int = 0) -> list[dict]:
-    """The paper's randomisation claims from the per-image ``agreement`` of :func:`randomization_test`: each
-    method's maps change (Spearman below 1, an unchanged map), and GGIG and GEG are as sensitive as GRAD and IG."""
+def randomization_claim(agreement: pd.DataFrame) -> dict:
+    """H5 from the per-image ``agreement`` of :func:`randomization_test` (keyword arguments of ``headline.record``):
+    the paired t of Spearman(trained, random |map|) of each proposed method against each baseline, and the premise
+    that the baselines' maps do change."""
     spearman_of = per_method(agreement, "spearman")
-    paper_value = "Section 4 text, no numbers: 'GGIG and GEG were as sensitive as GRAD and IG'"
-    claims = [dict(paper=PAPER, claim_id=f"Model randomisation ({name}): maps change",
-                   claim=f"{name}'s maps of the fully re-initialised model differ from the trained model's: per-digit "
-                         "Spearman(trained, random |map|) below 1 (an unchanged map)",
-                   evidence=one_sample_comparison(values, 1.0, "less", seed=seed),
-                   labels=(f"{name} Spearman(trained, random)", "unchanged"), paper_value=paper_value)
-              for name, values in spearman_of.items()]
-    return claims + proposed_vs_baselines(
-        spearman_of, "Model randomisation: {proposed} as sensitive as {baseline}",
-        "{proposed}'s maps change at least as much as {baseline}'s: per-digit Spearman(trained, random |map|) of "
-        "{proposed} not above {baseline}'s (only a significantly higher one, i.e. 'contradicted', goes against the "
-        "paper)", "less", paper_value, seed)
+    means = {name: float(values.mean()) for name, values in spearman_of.items()}
+    changed = all(means[name] < CHANGED_BELOW for name in BASELINES)
+    detail = ", ".join(f"{name} mean Spearman {means[name]:.3f}" for name in BASELINES)
+    return dict(tests={f"{proposed} vs {baseline}": paired_t(spearman_of[proposed], spearman_of[baseline])
+                       for proposed in PROPOSED for baseline in BASELINES},
+                premises={claims.BASELINES_CHANGE: headline.check(changed, f"{detail} (premise: below "
+                                                                            f"{CHANGED_BELOW:g})")},
+                paper_value="Sec. 4 text, maps only, no numbers")
 
 
 def trained_vs_random(trained_scores: dict, random_scores: dict, agreement: pd.DataFrame) -> pd.DataFrame:
@@ -314,31 +311,37 @@ def background_study(model, x, labels, methods: dict, clean_maps: dict, square: 
     return table, boarded, board_maps
 
 
-def background_claims(per_image: pd.DataFrame, seed: int = 0) -> list[dict]:
-    """Appendix D.4's claims on the per-image :func:`background_study` table: every method ignores the
-    checkerboard (less than a uniform share on the background; no more than on black), and GGIG and GEG keep the
-    digit better than GRAD and IG (Pearson of the checkerboard map with the clean digit)."""
-    paper_value = "Fig. 7 (ImageNet on a checkerboard, maps only, no numbers)"
-    claims = []
-    for name, part in per_image.groupby("method", sort=False):
-        board = part["background_share_checkerboard"]
-        claims += [
-            dict(paper=PAPER, claim_id=f"Fig. 7 / D.4 ({name}): background below a uniform share",
-                 claim=f"{name} ignores the checkerboard: the share of |map| on background pixels is below the "
-                       "background's share of the image (what a uniform map puts there), paired per digit",
-                 evidence=paired_comparison(board, part["background_area"], "less", seed=seed),
-                 labels=(f"{name} background share", "uniform share"), paper_value=paper_value),
-            dict(paper=PAPER, claim_id=f"Fig. 7 / D.4 ({name}): checkerboard no more salient than black",
-                 claim=f"{name} ignores the checkerboard: its background share on the checkerboard is not above the "
-                       "same digit's on black (only a significantly higher share, i.e. 'contradicted', goes against "
-                       "the paper)",
-                 evidence=paired_comparison(board, part["background_share_black"], "less", seed=seed),
-                 labels=("on checkerboard", "on black"), paper_value=paper_value)]
-    return claims + proposed_vs_baselines(
-        per_method(per_image, "pearson_with_clean_digit"), "Fig. 7 / D.4: {proposed} keeps the digit better than "
-        "{baseline}", "On the checkerboard, {proposed}'s map correlates more with the clean digit than {baseline}'s "
-        "(Pearson, paired per digit): 'GGIG and GEG retained learned concepts more accurately'", "greater",
-        paper_value, seed)
+def background_claim(per_image: pd.DataFrame) -> dict:
+    """H6 from the per-image :func:`background_study` table (keyword arguments of ``headline.record``): per method,
+    the paired t of the background share on the checkerboard against the background's share of the image, and the
+    premise that the model still recognises the digits there."""
+    accuracy = per_image.attrs["accuracy_checkerboard"]
+    return dict(tests={f"{name} vs uniform": paired_t(part["background_share_checkerboard"], part["background_area"])
+                       for name, part in per_image.groupby("method", sort=False)},
+                premises={claims.DIGITS_RECOGNISED: headline.check(
+                    accuracy >= RECOGNISED_FROM, f"accuracy {accuracy:.2f} on the checkerboard, "
+                                                 f"{per_image.attrs['accuracy_black']:.2f} on black (premise: at "
+                                                 f"least {RECOGNISED_FROM:g})")},
+                paper_value="Fig. 7 (ImageNet on a checkerboard), maps only, no numbers")
+
+
+def concept_rows(per_image: pd.DataFrame) -> list[dict]:
+    """Fig. 7's "GGIG and GEG methods retained learned concepts more accurately", one secondary row per proposed
+    method: its checkerboard map correlates more with the clean digit (Pearson, paired per digit) than both GRAD's
+    and IG's (both must hold). Keyword arguments of ``Recorder.paper_claim``."""
+    pearson_of = per_method(per_image, "pearson_with_clean_digit")
+    rows = []
+    for proposed in PROPOSED:
+        result, label = all_of({baseline: paired_comparison(pearson_of[proposed], pearson_of[baseline], "greater")
+                                for baseline in BASELINES})
+        rows.append(dict(paper=PAPER, claim_id=f"Fig. 7: {proposed} retains the digit better than GRAD and IG",
+                         claim=f"On the checkerboard, {proposed}'s |map| correlates more with the clean digit than "
+                               "GRAD's and IG's (Pearson, paired per digit; both must hold): 'GGIG and GEG methods "
+                               "retained learned concepts more accurately'",
+                         evidence=result, labels=(proposed, label),
+                         paper_value="Fig. 7 (ImageNet on a checkerboard), maps only, no numbers",
+                         kind="reading of a remark"))
+    return rows
 
 
 def sensitivity_sweep(model, x, target, method: str, base_kwargs: dict, parameter: str, values) -> pd.DataFrame:
@@ -365,37 +368,28 @@ def sweep_rows(sensitivity: pd.DataFrame, method: str, parameter: str) -> pd.Dat
     return sensitivity[(sensitivity.method == method) & (sensitivity.parameter == parameter)]
 
 
-def findings(test_accuracy: float, ordering: dict, costs: pd.DataFrame, geg_sigma: float,
-             sensitivity: pd.DataFrame, paper_claims: list) -> str:
-    """The comparison with the paper from this run's recorded numbers: the verdicts of the ranking's claims
-    (``ordering``: :func:`ordering_evidence`) per pair, every other recorded paper claim (``Recorder.data
-    ["paper_claims"]``), the cost and the sweeps."""
-    counts = verdict_counts(paper_claims)["all"]
-    reproduced = order_reproduced(ordering)
+def finding(rows: list, test_accuracy: float) -> str:
+    """One sentence from the decided headline ``rows`` of the paper (``headline.decided``): each claim's verdict
+    with the effect and interval of its deciding comparison."""
+    parts = [f"{row['claim_id']} {row['label']}: {row['verdict']}"
+             + (" (underpowered)" if row["reason"].startswith("underpowered") else "")
+             + (f", {row['deciding_component']} {interval_text(row)}, n = {row['n']}" if row.get("n") else "")
+             for row in rows]
+    return (f"On MNIST (model test accuracy {test_accuracy:.1%}, the paper's {PAPER_MNIST_ACCURACY:.1%}), "
+            + "; ".join(parts) + ".")
+
+
+def closing_summary(costs: pd.DataFrame, geg_sigma: float, sensitivity: pd.DataFrame) -> str:
+    """The cost of each method and the sweeps, from this run's tables."""
     geg_cost = costs.set_index("method").loc["GEG"]
-    lines = [f"Model: {test_accuracy:.1%} test accuracy on embedded MNIST "
-             f"(paper: {PAPER_MNIST_ACCURACY:.1%} on full MNIST).",
-             f"{len(paper_claims)} paper claims: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS),
-             f"Figure 2, ranking {' > '.join(PAPER_ORDER)} (n = {next(iter(ordering.values())).n} digits): every "
-             f"adjacent pair reproduced on {sum(reproduced.values())} of {len(reproduced)} metrics "
-             f"({', '.join(m for m, ok in reproduced.items() if ok) or 'none'})."]
-    for better, worse in zip(PAPER_ORDER, PAPER_ORDER[1:]):
-        verdicts = {metric: result.verdict for (metric, a, b), result in ordering.items() if (a, b) == (better, worse)}
-        lines.append(f"  {better} > {worse}: " + "; ".join(
-            f"{verdict} on {', '.join(m for m, v in verdicts.items() if v == verdict)}"
-            for verdict in VERDICTS if verdict in verdicts.values()))
-    ranking_ids = {ordering_claim_id(*key) for key in ordering}
-    lines += [f"{c['claim_id']}: {c['verdict']} ({c['labels'][0]} - {c['labels'][1]} {c['difference']:+.3f}, "
-              f"CI [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}], n = {c['n']}, p = {c['p_value']:.2g})"
-              for c in paper_claims if c["claim_id"] not in ranking_ids]
-    lines.append(f"GEG acceptance rate at sigma {geg_sigma:g}: {geg_cost['acceptance_rate']:.2f}; seconds per image: "
-                 + ", ".join(f"{r.method} {r.seconds_per_image:.3f}" for r in costs.itertuples()))
-    lines.append(f"Sensitivity (ours; the paper makes no claim about these settings), means over "
-                 f"{sensitivity.attrs['n_images']} digits:")
-    for method, parameter in (("geg", "sigma"), ("ggig", "lr"), ("ggig", "iterations")):
+    lines = [f"GEG acceptance rate at sigma {geg_sigma:g}: {geg_cost['acceptance_rate']:.2f}; seconds per image: "
+             + ", ".join(f"{r.method} {r.seconds_per_image:.3f}" for r in costs.itertuples()),
+             f"Sensitivity (ours; the paper makes no claim about these settings), means over "
+             f"{sensitivity.attrs['n_images']} digits:"]
+    for method, parameter in (("geg", "sigma"), ("geg", "n_models"), ("ggig", "lr"), ("ggig", "iterations")):
         part = sweep_rows(sensitivity, method, parameter)
-        lines.append(f"  {method.upper()} {parameter}: Pearson "
-                     + ", ".join(f"{v:g} -> {p:.3f}" for v, p in zip(part["value"], part["pearson"]))
+        lines.append(f"  {method.upper()} {parameter}: {claims.PRIMARY_METRIC} "
+                     + ", ".join(f"{v:g} -> {p:.3f}" for v, p in zip(part["value"], part[claims.PRIMARY_METRIC]))
                      + " | seconds/image " + ", ".join(f"{t:.2f}" for t in part["seconds_per_image"]))
     return "\n".join(lines)
 
