@@ -298,6 +298,8 @@ def test_gap_tests_are_delong_aurocs_over_all_images():
     assert result.test == "DeLong AUROC" and result.n == 6 and result.mean_a == 1.0  # every wrong one scores lower
     reversed_ = pd.DataFrame(score_rows("m", "Saliency", list(range(20)) + list(range(100, 106)), correct, correct))
     assert A.gap_tests(reversed_, ["m"])["m, Saliency"].estimate == -0.5
+    one_wrong = pd.DataFrame(score_rows("m", "Saliency", range(5), [True] * 4 + [False], [True] * 5))
+    assert A.gap_tests(one_wrong, ["m"]) == {}  # no AUROC test with a single wrong prediction
     gaps = pd.DataFrame([{"model": model, "method": f"M{i}", "auroc": auroc + 0.01 * i}
                          for i in range(6) for model, auroc in ((A.WELL_TRAINED, 0.9), (A.UNDER_TRAINED, 0.6))])
     assert A.wider_gap_when_well_trained(gaps).all()

@@ -288,10 +288,12 @@ def ranking_tests(scores: pd.DataFrame, best: dict, output: str = "logit", seed:
 
 def gap_tests(scores: pd.DataFrame, models, output: str = "logit") -> dict:
     """H3, one test per model of ``models`` and method: the AUROC of the CO score (x + h) for telling correct
-    (higher) from wrong predictions, DeLong, over every image including the wrong predictions of the top-up."""
+    (higher) from wrong predictions, DeLong, over every image including the wrong predictions of the top-up (a
+    model with fewer than two correct or two wrong predictions has no AUROC to test and is left out)."""
     part = variant_rows(scores, output)
     return {f"{model}, {method}": delong_auroc(group["co"], group["correct"])
-            for (model, method), group in part[part["model"].isin(models)].groupby(["model", "method"], sort=False)}
+            for (model, method), group in part[part["model"].isin(models)].groupby(["model", "method"], sort=False)
+            if min(group["correct"].sum(), (~group["correct"]).sum()) >= 2}
 
 
 def improvement_table(scores: pd.DataFrame, best: dict, output: str = "logit", seed: int = 0) -> pd.DataFrame:
