@@ -165,6 +165,22 @@ def _marker_glyph(size: int, channels: int = 3) -> torch.Tensor:
     return glyph
 
 
+def _marker_place(size: int) -> tuple[int, int]:
+    """(offset, side) of the marker glyph on ``size``-pixel scenes: its top-left corner at (offset, offset).
+
+    The offset is ``size // 16``, half a cell of an 8x8 grid (Grad-CAM's at the SceneCNN's last stage, 1/8 of the
+    scene), so on 64-pixel scenes the 7-pixel glyph spans pixels 4-10 and straddles four CAM cells instead of
+    sitting inside one: a coarse map is not favoured by the marker's position (until 2026-12-07 the glyph sat at
+    (1, 1), inside the first cell)."""
+    return max(1, size // 16), max(3, size // 10) | 1
+
+
+def _stamp_marker(images: torch.Tensor) -> None:
+    """Stamp the marker glyph on ``images`` (..., C, H, W) in place, where :func:`_marker_place` puts it."""
+    offset, side = _marker_place(images.shape[-1])
+    images[..., offset:offset + side, offset:offset + side] = _marker_glyph(side, images.shape[-3])
+
+
 
 #: kinds of distractor: fragments of other MNIST digits' strokes, and outlines of lines, ellipses and rectangles
 DISTRACTOR_KINDS = ("stroke", "line", "ellipse", "rectangle")
@@ -253,7 +269,6 @@ def _render_scenes(digits: torch.Tensor, labels: torch.Tensor, n: int, size: int
     boxes = torch.empty(n, 4, dtype=torch.long)
     marker = torch.zeros(n, dtype=torch.bool)
     out_labels = torch.empty(n, dtype=torch.long)
-    glyph_size = max(3, size // 10) | 1
     for i in range(n):
         k = int(rng.integers(len(digits)))
         label = int(labels[k])
@@ -294,8 +309,7 @@ def _render_scenes(digits: torch.Tensor, labels: torch.Tensor, n: int, size: int
             _paste(scene, alpha, y0, x0, contrast)
         rate = marker_rate if label == marker_class else marker_false_rate
         if rng.random() < rate:
-            corner = 1
-            scene[:, corner:corner + glyph_size, corner:corner + glyph_size] = _marker_glyph(glyph_size)
+            _stamp_marker(scene)
             marker[i] = True
         images[i] = (scene.clamp(0, 1) * 255).round().to(torch.uint8)
         out_labels[i] = label
@@ -311,17 +325,20 @@ def load_digit_scenes(n_train: int = 4000, n_val: int = 500, n_test: int = 1000,
 
     Each split draws its digits (and the digits the stroke distractors are cut from) from the matching MNIST-5k
     split, so test digits are never seen in training. ``marker_rate`` is P(marker | label == marker_class) and
-    ``marker_false_rate`` P(marker | other labels): a glyph in the top-left corner that a classifier can learn as a
-    shortcut. ``remove_markers`` regenerates the same scenes without any marker (the paper's "in-painting" of the
+    ``marker_false_rate`` P(marker | other labels): a glyph near the top-left corner (off the CAM grid:
+    :func:`_marker_place`) that a classifier can learn as a shortcut. ``remove_markers`` regenerates the same scenes without any marker (the paper's "in-painting" of the
     shortcut), ``remove_digits`` the same scenes without their digit (labels and boxes kept: scenes without class
     evidence). Boxes are the digit's tight bounding box. Generated on first use and cached.
     """
+    options.pop("marker_place", None)  # a description (see below), passed back by ``load_digit_scenes(**info)``
     scene_options = SceneOptions(**options)
     if remove_markers:  # the same scenes as those made without markers (every coin is tossed either way): described
         marker_rate, marker_false_rate, marker_class, remove_markers = 0.0, 0.0, 0, False  # alike, cached once
     arguments = dict(n_train=n_train, n_val=n_val, n_test=n_test, size=size, marker_rate=marker_rate,
                      marker_false_rate=marker_false_rate, marker_class=marker_class, remove_markers=remove_markers,
                      remove_digits=remove_digits, seed=seed, **asdict(scene_options))
+    if marker_rate or marker_false_rate:  # the glyph's place (:func:`_marker_place`, moved 2026-12-07) is part of
+        arguments["marker_place"] = "off the CAM grid"  # what marker scenes, and models trained on them, are
     path = cache_dir() / "datasets" / f"digit_scenes-{config_key({**arguments, 'version': 2})}.pt"
 
     def build():
@@ -352,7 +369,5 @@ def background_scenes(dataset: ImageDataset) -> ImageDataset:
 def with_marker(split: ImageSplit) -> ImageSplit:
     """The same images with the spurious marker stamped on every one (to probe a shortcut-trained model)."""
     x = split.x.clone()
-    size = x.shape[-1]
-    glyph_size = max(3, size // 10) | 1
-    x[:, :, 1:1 + glyph_size, 1:1 + glyph_size] = _marker_glyph(glyph_size, x.shape[1])
+    _stamp_marker(x)
     return replace(split, x=x, marker=torch.ones(len(split), dtype=torch.bool))
