@@ -437,7 +437,7 @@ def test_map_skewness_per_image_by_hand():
     """[0, 0, 0, 1]: mean 1/4, median 0, std sqrt(3)/4, so 3 (mean - median) / std = sqrt(3); its mirror -sqrt(3)."""
     maps = torch.tensor([[0.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 0.0]]).view(2, 1, 2, 2)
     np.testing.assert_allclose(dre_study.map_skewness(maps), [math.sqrt(3), -math.sqrt(3)], rtol=1e-6)
-    premise = dre_study.premise_claim({"CoS": {"DRE": np.full(12, 0.4) + np.linspace(-0.1, 0.1, 12)}})
+    premise = dre_study.premise_claim({"CoS": {"DRE": np.full(24, 0.4) + np.linspace(-0.1, 0.1, 24)}})
     assert premise["claim_id"] == "Sec. 3.4 Principle 2, DRE masks right-skewed"
     assert premise["evidence"].verdict == "reproduced" and premise["evidence"].mean_b == 0
 
