@@ -129,3 +129,39 @@ def ranking_with_maps(board, image: torch.Tensor, maps: dict, title: str, n_maps
         overlay(fig.add_subplot(grid[k, 1]), image, torch.as_tensor(saliency)[None], title=name)
     fig.tight_layout()
     return fig
+
+
+def critical_difference_diagram(ax, mean_ranks, critical_difference: float, cliques, title: str = "",
+                                labels: dict | None = None, highlight=()):
+    """A critical-difference diagram (Demsar 2006) on ``ax``: the methods' mean ranks (a Series, best first) on an
+    axis, the better half labelled on the left and the rest on the right, a bar of length ``critical_difference``,
+    and a thick line under each clique (methods whose mean ranks are within CD). ``highlight`` (e.g. controls)
+    is drawn in red."""
+    labels = labels or {}
+    names, ranks = list(mean_ranks.index), mean_ranks.to_numpy(dtype=float)
+    k, half = len(names), -(-len(names) // 2)
+    low, high = 1, max(k, 2)
+    step = 1.0
+    ax.plot([low, high], [0, 0], color="black", lw=1)
+    for tick in range(low, high + 1):
+        ax.plot([tick, tick], [0, 0.15], color="black", lw=0.8)
+        ax.text(tick, 0.3, str(tick), ha="center", va="bottom", fontsize=6)
+    ax.plot([low, low + critical_difference], [1.0, 1.0], color="black", lw=2)
+    ax.text(low + critical_difference / 2, 1.15, f"CD = {critical_difference:.2f}", ha="center", fontsize=7)
+    for i, (name, rank) in enumerate(zip(names, ranks)):
+        left = i < half
+        y = -step * ((i + 1) if left else (k - i))
+        edge = low - 0.5 if left else high + 0.5
+        colour = "tab:red" if name in highlight else "black"
+        ax.plot([rank, rank, edge], [0, y, y], color=colour, lw=0.6)
+        ax.text(edge - 0.1 if left else edge + 0.1, y, f"{labels.get(name, name)} ({rank:.1f})",
+                ha="right" if left else "left", va="center", fontsize=6, color=colour)
+    for c, clique in enumerate(cliques):
+        values = mean_ranks[clique]
+        y = -0.25 - 0.2 * c
+        ax.plot([values.min() - 0.05, values.max() + 0.05], [y, y], color="tab:blue", lw=3, alpha=0.7)
+    ax.set_xlim(low - 0.5 - 0.35 * k, high + 0.5 + 0.35 * k)
+    ax.set_ylim(-step * (half + 1), 1.6)
+    ax.axis("off")
+    ax.set_title(title, fontsize=9)
+    return ax
