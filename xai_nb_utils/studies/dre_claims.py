@@ -46,7 +46,7 @@ CLAIMS = (
         "DRE's range vs MGnet's range", "superiority", "less", 1.0, "paired t", PLANNED_N, N_REASON, NOTEBOOK,
         premises=(CONVERGED,),
         differs=TESTBED + "; the paper shows masks only (Fig. 10c); ablation generators trained to a loss plateau "
-                          "on 800 scenes instead of 3 ImageNet epochs"),
+                          "(at most 4 epochs of 400 scenes) instead of 3 ImageNet epochs"),
     HeadlineClaim(
         PAPER, "H4", "DRE+ (self-based) improves DRE's masks",
         "The results show that DRE can easily benefit from itself and be adaptive to different images",
@@ -63,5 +63,5 @@ CLAIMS = (
         "left-skewed (1.5, 0.5) vs each of (0.5, 2.5), (1.5, 2.5), (1.5, 1.5), (2.5, 2.5) (all must hold)",
         "superiority", "less", 2.0, "paired t", PLANNED_N, N_REASON, NOTEBOOK, premises=(SKEW, CONVERGED),
         differs=TESTBED + "; the paper shows masks only (Fig. 10b); ablation generators trained to a loss plateau "
-                          "on 800 scenes instead of 3 ImageNet epochs"),
+                          "(at most 4 epochs of 400 scenes) instead of 3 ImageNet epochs"),
 )
