@@ -61,6 +61,7 @@ def check_results(results: dict):
                for row in records["figure10_btv_vs_tv"])
     assert all(_finite(v) and v >= 0 for v in records["continuity_regions"].values())
     assert isinstance(records["finding"], str) and "H1" in records["finding"]
+    assert _finite(records["seconds_per_added_headline_scene"]) and records["seconds_per_added_headline_scene"] > 0
     check_headline_claims(results)
     check_secondary_rows(results, resolutions, settings)
 
