@@ -291,6 +291,25 @@ def test_best_method_is_chosen_on_one_half_and_tested_on_the_other():
     assert (same.estimate, same.interval()) == (0.0, (0.0, 0.0))  # one method best everywhere: exactly no effect
 
 
+def test_shuffled_heatmap_test_by_hand():
+    """f(x) = W x with only pixel 0 feeding class 0: Saliency's heatmap is (1, 0, 0, 0), whose CO is 1 - 0 = 1; the
+    shuffled copy keeps its 1 on pixel 0 with probability 1/4 (CO 1), elsewhere CO 0."""
+    from xai_nb_utils.studies.common import System
+
+    weight = torch.zeros(2, 4)
+    weight[0, 0] = 1.0
+    model = linear_model(weight)
+    n = 40
+    x = torch.zeros(n, 1, 1, 4)
+    x[:, 0, 0, 0] = 1.0  # predicted and labelled class 0
+    system = System("m, lin", model, x, torch.zeros(n, dtype=torch.long), extra={"gradcam_layer": None})
+    scores = pd.DataFrame(score_rows("m, lin", "Saliency", [1.0] * n, [True] * n, [True] * n)).assign(random_sample=True)
+    (result,) = A.permutation_tests([system], scores, {"m, lin": "Saliency"}).values()
+    assert result.n == n // 2 and result.mean_a == pytest.approx(1.0)
+    assert 0.0 <= result.mean_b < 1.0 and result.estimate == pytest.approx(1.0 - result.mean_b)
+    assert result.mean_b * result.n == pytest.approx(round(result.mean_b * result.n))  # each shuffled CO is 0 or 1
+
+
 def test_gap_tests_are_delong_aurocs_over_all_images():
     correct = [True] * 20 + [False] * 6
     separated = pd.DataFrame(score_rows("m", "Saliency", list(range(10, 30)) + list(range(6)), correct, correct))

@@ -2,6 +2,7 @@
 import math
 
 from xai_nb_utils.core.claims import VERDICTS
+from xai_nb_utils.studies.ax_co_gaps import MIN_WRONG
 from xai_nb_utils.studies.gax_claims import CLAIMS
 
 METHODS = {"Saliency", "InputXGradient", "LayerGradCam", "Deconvolution", "GuidedBackprop", "DeepLift"}
@@ -32,7 +33,7 @@ def check_results(results: dict) -> None:
     # the headline claims H1-H3, as declared, on the two trained image models
     declared = {claim.claim_id: claim for claim in CLAIMS}
     headline = {row["claim_id"]: row for row in results["headline_claims"]}
-    assert set(headline) == {"H1", "H2", "H3"}
+    assert set(headline) == {"H1", "H2", "H3", "H6"}
     for claim_id, row in headline.items():
         claim = declared[claim_id]
         assert (row["paper"], row["quote"], row["test"], row["planned_n"], row["margin"]) == \
@@ -48,12 +49,19 @@ def check_results(results: dict) -> None:
         {f"{model}: {best[model]} vs no heatmap": systems[model]["samples"] - systems[model]["samples"] // 2
          for model in HEADLINE_MODELS}
     assert len(headline["H2"]["components"]) == 2 and all(c["n"] == half for c in headline["H2"]["components"])
+    shuffled = {c["label"]: c for c in headline["H6"]["components"]}
+    assert set(shuffled) == {f"{model}: {best[model]} vs its shuffled heatmap" for model in HEADLINE_MODELS}
+    h1 = {c["label"].split(":")[0]: c for c in headline["H1"]["components"]}
+    for label, component in shuffled.items():  # the real heatmap's CO is H1's, on the same test half
+        assert component["n"] == half and math.isclose(component["mean_a"], h1[label.split(":")[0]]["mean_a"],
+                                                       rel_tol=1e-3, abs_tol=1e-3)
     gaps = {(c["label"].rsplit(", ", 1)[0], c["label"].rsplit(", ", 1)[1]): c for c in headline["H3"]["components"]}
     assert set(gaps) == {(model, method) for model in HEADLINE_MODELS for method in METHODS}
     groups = {(row["model"], row["method"]): row for row in records["gaps"]
               if (row["combination"], row["output"]) == ("add", "logit")}
     for model in HEADLINE_MODELS:  # n = the smaller group: the wrong predictions with the top-up, on default
         assert groups[model, "Saliency"]["n_wrong"] == systems[model]["wrong predictions with the top-up"]
+        assert systems[model]["wrong predictions with the top-up"] >= MIN_WRONG[results["profile"]]
         for method in METHODS:
             group = groups[model, method]
             assert gaps[model, method]["n"] == min(group["n_correct"], group["n_wrong"])

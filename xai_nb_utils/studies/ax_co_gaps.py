@@ -2,9 +2,10 @@
 correct and wrong predictions, the paper's Table 2 (accuracy before / after ``x + h``) and Figure 8 (LayerGradCam
 at different layers). The AX score table and the systems are shared with notebook 03 (``studies.gax_systems``).
 
-Headline claims H1-H3 (``studies.gax_claims``): :func:`improvement_tests` (the best method, chosen on a selection
-half, against no heatmap), :func:`ranking_tests` (each dataset's best method against the other's) and
-:func:`gap_tests` (DeLong AUROC of the CO score, correct vs wrong). Secondary rows (``*_rows`` functions return the
+Headline claims H1-H3 and H6 (``studies.gax_claims``): :func:`improvement_tests` (the best method, chosen on a
+selection half, against no heatmap), :func:`ranking_tests` (each dataset's best method against the other's),
+:func:`gap_tests` (DeLong AUROC of the CO score, correct vs wrong) and :func:`permutation_tests` (the best
+method's heatmap against its shuffled copy). Secondary rows (``*_rows`` functions return the
 keyword arguments of ``Recorder.paper_claim``): Table 2 per system with exact McNemar on each image's correctness
 before and after ``x + h``, and both halves of Figure 8.
 """
@@ -296,6 +297,29 @@ def gap_tests(scores: pd.DataFrame, models, output: str = "logit") -> dict:
             if min(group["correct"].sum(), (~group["correct"]).sum()) >= 2}
 
 
+def permutation_tests(systems: list, scores: pd.DataFrame, best: dict, output: str = "logit",
+                      seed: int = 0) -> dict:
+    """H6, one test per model of ``best``: on its test half, the CO (x + h) of its best method's heatmap against
+    the CO of the same heatmap with its elements shuffled within each image (same values, no spatial information;
+    seeded), paired t. A heatmap whose place carries information scores higher than its shuffled copy."""
+    tests = {}
+    for model, method in best.items():
+        system = next(s for s in systems if s.name == model)
+        index = torch.tensor(_test_half(scores, model, output, seed).index.to_list(), device=system.x.device)
+        x, y = system.x[index], system.y[index]
+        name = {method_label(m): m for m in PAPER_AX_METHODS}.get(method, method)  # the registry's name
+        h = ax_heatmap(system.model, x, name, **gradcam_kwargs(system.extra["gradcam_layer"]).get(name, {}))
+        generator = torch.Generator().manual_seed(seed)
+        flat = h.flatten(1)
+        shuffled = torch.stack([row[torch.randperm(len(row), generator=generator).to(row.device)] for row in flat])
+        with torch.no_grad():
+            before, real, permuted = (as_output(system.model(inputs), output)
+                                      for inputs in (x, x + h, x + shuffled.view_as(h)))
+        tests[f"{model}: {method} vs its shuffled heatmap"] = paired_t(
+            co_score_from_outputs(before, real, y).cpu().numpy(), co_score_from_outputs(before, permuted, y).cpu().numpy())
+    return tests
+
+
 def improvement_table(scores: pd.DataFrame, best: dict, output: str = "logit", seed: int = 0) -> pd.DataFrame:
     """Mean CO (x + h) per model (rows) and method on the test half, with the method chosen on the selection
     half."""
@@ -452,16 +476,16 @@ def plot_co_by_layer(table: pd.DataFrame, title: str = ""):
 
 
 def finding(decided: list, best: dict, gap_tests: dict) -> str:
-    """The notebook's finding, one sentence from the decided headline rows (H1-H3), the chosen methods and the
+    """The notebook's finding, one sentence from the decided headline rows (H1-H3, H6), the chosen methods and the
     AUROCs of the gap tests."""
     verdict = {row["claim_id"]: row["verdict"] for row in decided}
     chosen = ", ".join(f"{model.split(', ')[0]}: {method}" for model, method in best.items())
     aurocs = [result.mean_a for result in gap_tests.values()]
     return (f"The best existing AX method (chosen per dataset, {chosen}) raising the CO score above no heatmap is "
-            f"{verdict.get('H1', 'not run')}, the dataset-dependent ranking is {verdict.get('H2', 'not run')}, and "
-            f"the correct/wrong CO gap (AUROC {min(aurocs, default=float('nan')):.2f} to "
-            f"{max(aurocs, default=float('nan')):.2f} over {len(aurocs)} model-method pairs) is "
-            f"{verdict.get('H3', 'not run')}.")
+            f"{verdict.get('H1', 'not run')}, its lead over its own shuffled heatmap is {verdict.get('H6', 'not run')},"
+            f" the dataset-dependent ranking is {verdict.get('H2', 'not run')}, and the correct/wrong CO gap (AUROC "
+            f"{min(aurocs, default=float('nan')):.2f} to {max(aurocs, default=float('nan')):.2f} over {len(aurocs)} "
+            f"model-method pairs) is {verdict.get('H3', 'not run')}.")
 
 
 # ----------------------------------------------------------------------------------------------- exercises
