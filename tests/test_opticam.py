@@ -489,3 +489,9 @@ def test_spread_keeps_evenly_spaced_layers_and_the_last():
     layers = [f"conv{i}" for i in range(10)]
     assert spread(layers, 11) == layers and spread(layers[:2], 2) == ["conv0", "conv1"]
     assert spread(layers, 4) == ["conv0", "conv3", "conv6", "conv9"] and spread(layers, 1) == ["conv9"]
+
+
+def test_without_costly_drops_the_one_pass_per_channel_methods():
+    from xai_nb_utils.studies.opticam_tables import CLASS_CHOICE_METHODS, without_costly
+
+    assert without_costly(CLASS_CHOICE_METHODS) == ("gradcam", "gradcam_pp", "opticam")

@@ -228,10 +228,11 @@ def unit_maps(method, model, x, target, **kwargs) -> UnitMaps:
                     np.array([batch.seconds_per_image * len(batch.maps) for batch in batches]))
 
 
-@cached_computation("opticam-scores")
 def image_scores(model, x, target, maps, map_normalization="range") -> dict:
     """Per-image AD, AG and AI terms (%) of ``maps`` on the first ``len(maps)`` images
-    (:func:`metrics.average_drop_increase_gain`: softmax of ``target``, masking in pixel space; eqs. 13-15)."""
+    (:func:`metrics.average_drop_increase_gain`: softmax of ``target``, masking in pixel space; eqs. 13-15).
+    Not cached: two forward passes cost less than fingerprinting a large network (VGG16: 0.5 GB of weights) for
+    the cache key; the tables that call it many times are cached where they optimise."""
     n = len(maps)
     result = average_drop_increase_gain(model, x[:n], maps, target[:n], map_normalization=map_normalization)
     return {key: values.astype(np.float64) for key, values in result["per_image"].items()}
@@ -358,6 +359,11 @@ def selectivity_table(model, x, target, maps: dict, alphas) -> pd.DataFrame:
     return pd.DataFrame([{"method": method_label(method), "alpha": alpha,
                           **drop_gain_increase(model, x, target, method_map ** alpha, "none")}
                          for method, method_map in maps.items() for alpha in alphas])
+
+
+def without_costly(methods) -> tuple:
+    """``methods`` without :data:`COSTLY_METHODS` (the paper path's test runs those in Table 1 only)."""
+    return tuple(method for method in methods if method not in COSTLY_METHODS)
 
 
 @torch.no_grad()
