@@ -39,6 +39,7 @@ def check_results(results: dict) -> None:
         assert card["passed"] == (card["why not"] == "")
         assert card["passed"] <= card["order holds"]
     assert {g["metric"] for g in records["top_groups"]} == set(carded)
+    assert all(g["n ranked"] == g["fast n ranked"] == 3 for g in records["top_groups"])
     costs = {(c["model"], c["method"]): c for c in records["method_costs"]}
     assert all(c["n"] == 3 and c["seconds per image"] >= 0 for c in costs.values())
     sat = records["mnist_saturation"]

@@ -95,6 +95,9 @@ METRICS = {
 MNIST_METRICS = ("insertion", "deletion", "seconds")
 #: metrics that are not judged by a report card: the ground truth itself and the cost
 NOT_CARDED = ("evidence_mass", "seconds")
+#: the metrics each paper's claims of superiority rest on (paper names as in ``core.ledger.PAPERS``)
+PAPER_METRICS = {"GAX": ("CO",), "iGOS++": ("insertion", "deletion"), "Opti-CAM": ("AD", "AI", "AG"),
+                 "DRE": ("M_F", "M_E"), "GGIG/GEG": ("input_similarity", "randomization")}
 #: MNIST is saturated when a random map reaches this share of the best method's insertion AUC
 SATURATION_SHARE = 0.9
 
@@ -406,34 +409,47 @@ def image_matrix(scores: pd.DataFrame, model_name: str, metric: str, n_images: i
     return values_table(scores, model_name, metric).loc[:n_images - 1].dropna()
 
 
+def fast_matrix(scores: pd.DataFrame, config: BenchmarkConfig, model_name: str, metric: str) -> pd.DataFrame:
+    """Images x methods values of the methods (and controls) that explain all ``config.n_images`` images: the
+    fast pool, ranked on more images than the pool of every method."""
+    return values_table(scores, model_name, metric).loc[:config.n_images - 1].dropna(axis=1)
+
+
+def _ranking_columns(ranking, prefix: str = "") -> tuple:
+    """method -> the leaderboard columns of one ranking, and its note on the controls in its top group."""
+    tiers = ranking.tiers()
+    top_controls = [label(m) for m in ranking.top_group() if m in CONTROLS]
+    note = f"control in the top group: {', '.join(top_controls)}" if top_controls else ""
+    return {method: {f"{prefix}mean rank": float(ranking.mean_ranks[method]), f"{prefix}tier": int(tiers[method]),
+                     f"{prefix}n ranked": ranking.n, f"{prefix}friedman p": ranking.friedman_p,
+                     f"{prefix}critical difference": ranking.critical_difference, f"{prefix}note": note}
+            for method in ranking.mean_ranks.index}
+
+
 def leaderboard(scores: pd.DataFrame, config: BenchmarkConfig, ranked_models=(GROUND_TRUTH_MODEL,),
                 seed: int = 0) -> pd.DataFrame:
     """Per model and metric: each method's (and control's) mean over its images with a 95% bootstrap CI and n,
-    its mean rank over the images every method has, and its significance tier (Friedman, then Nemenyi's CD:
-    tier 1 = not significantly worse than the best; :mod:`metrics.ranking`). Models outside ``ranked_models`` get
-    no tiers. ``note`` says when a control is in the top group."""
+    its mean rank over the images every method has and its significance tier (Friedman, then Nemenyi's CD:
+    tier 1 = not significantly worse than the best; :mod:`metrics.ranking`), and the same (columns ``fast ...``)
+    among the methods that explain all ``n_images`` images. Models outside ``ranked_models`` get no tiers.
+    ``note`` says when a control is in the top group."""
     rows = []
     for (model_name, metric), group in scores.groupby(["model", "metric"], sort=False):
         higher = METRICS[metric][0] == "higher"
-        ranking = None
+        ranked = {}
         if model_name in ranked_models and metric != "seconds":
-            matrix = image_matrix(scores, model_name, metric, config.n_common(model_name))
-            ranking = friedman_nemenyi(matrix, higher)
-            tiers = ranking.tiers()
-            top_controls = [label(m) for m in ranking.top_group() if m in CONTROLS]
-            note = f"control in the top group: {', '.join(top_controls)}" if top_controls else ""
+            ranked = _ranking_columns(friedman_nemenyi(image_matrix(scores, model_name, metric,
+                                                                    config.n_common(model_name)), higher))
+            for method, columns in _ranking_columns(friedman_nemenyi(
+                    fast_matrix(scores, config, model_name, metric), higher), "fast ").items():
+                ranked[method].update(columns)
         sources = group.groupby("method")["source"].first()
         for method, values in group.groupby("method", sort=False)["value"]:
             low, high = bootstrap_mean_ci(values.to_numpy(), seed=seed, n_boot=2000)
             name = f"{label(method)} ({label(sources[method])})" if sources[method] else label(method)
-            row = {"model": model_name, "metric": metric, "method": method, "label": name,
-                   "control": method in CONTROLS, "mean": values.mean(), "ci_low": low, "ci_high": high,
-                   "n": len(values)}
-            if ranking is not None:
-                row.update({"mean rank": float(ranking.mean_ranks[method]), "tier": int(tiers[method]),
-                            "n ranked": ranking.n, "friedman p": ranking.friedman_p,
-                            "critical difference": ranking.critical_difference, "note": note})
-            rows.append(row)
+            rows.append({"model": model_name, "metric": metric, "method": method, "label": name,
+                         "control": method in CONTROLS, "mean": values.mean(), "ci_low": low, "ci_high": high,
+                         "n": len(values), **ranked.get(method, {})})
     board = pd.DataFrame(rows)
     order = ["model", "metric", "tier", "mean rank"] if "tier" in board else ["model", "metric"]
     return board.sort_values(order).reset_index(drop=True)
@@ -492,17 +508,21 @@ def report_cards(scores: pd.DataFrame, model_name: str = GROUND_TRUTH_MODEL) -> 
 
 def top_groups(board: pd.DataFrame, cards: pd.DataFrame, model_name: str = GROUND_TRUTH_MODEL) -> pd.DataFrame:
     """Per metric of ``model_name``: whether it passed its card, the methods (not controls) in its top group, the
-    controls in it, and the Friedman p-value."""
+    controls in it, and the Friedman p-value; the same for the fast pool (see :func:`leaderboard`)."""
     passed = cards.set_index("metric")["passed"]
     rows = []
     for metric, group in board[(board.model == model_name) & board.metric.isin(passed.index)].groupby(
             "metric", sort=False):
-        top = group[group.tier == 1]
+        top, fast = group[group.tier == 1], group[group["fast tier"] == 1]
         rows.append({"metric": metric, "card passed": bool(passed[metric]),
                      "top group (methods)": ", ".join(top.loc[~top.control, "label"]),
                      "controls in the top group": ", ".join(top.loc[top.control, "label"]),
                      "methods ranked": int((~group.control).sum()), "n ranked": int(group["n ranked"].iloc[0]),
-                     "friedman p": float(group["friedman p"].iloc[0])})
+                     "friedman p": float(group["friedman p"].iloc[0]),
+                     "fast top group (methods)": ", ".join(fast.loc[~fast.control, "label"]),
+                     "controls in the fast top group": ", ".join(fast.loc[fast.control, "label"]),
+                     "fast methods ranked": int((group["fast tier"].notna() & ~group.control).sum()),
+                     "fast n ranked": int(group["fast n ranked"].dropna().iloc[0])})
     return pd.DataFrame(rows)
 
 
@@ -528,10 +548,18 @@ def narration(cards: pd.DataFrame, groups: pd.DataFrame, saturated: dict) -> lis
         for _, row in trusted.iterrows():
             controls = f" (with the controls {row['controls in the top group']})" if row[
                 "controls in the top group"] else ""
-            lines.append(f"{row.metric}, which passes its card: top group of {row['methods ranked']} methods on "
-                         f"n = {row['n ranked']} images: {row['top group (methods)']}{controls}.")
+            fast = (f" (with the controls {row['controls in the fast top group']})"
+                    if row["controls in the fast top group"] else "")
+            lines.append(f"{row.metric}, which passes its card: top group of all {row['methods ranked']} methods on "
+                         f"n = {row['n ranked']} images: {row['top group (methods)']}{controls}; of the "
+                         f"{row['fast methods ranked']} fast methods on n = {row['fast n ranked']}: "
+                         f"{row['fast top group (methods)']}{fast}.")
     else:
-        lines.append("No metric passes its report card: the benchmark ranks no method as better than another.")
+        lines.append("No metric passes its report card: no tier here says that one method's maps are better than another's.")
+    passed = dict(zip(cards.metric, cards.passed))
+    lines.append("The report cards of the papers' own metrics: " + "; ".join(
+        f"{paper}: {', '.join(f'{m} ' + ('passed' if passed[m] else 'failed') for m in metrics if m in passed)}"
+        for paper, metrics in PAPER_METRICS.items()) + ".")
     lines.append(f"MNIST: a random map reaches {saturated['random / best']:.0%} of the best insertion AUC "
                  f"({saturated['random insertion AUC']:.3f} vs {saturated['best insertion AUC']:.3f}, "
                  f"{saturated['best method']}): "
