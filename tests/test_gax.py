@@ -394,3 +394,9 @@ def test_extremeness_correlation_and_the_intensity_headroom_premise():
     assert not H.intensity_headroom({"binary": binary})[0]
     tests = H.extreme_intensity_tests({"m": SimpleNamespace(x=x)}, {"m": {"GAX h - h0": change.view(2, 1, 1, 5)}}, ["m"])
     assert tests["m: rank correlation of |h - h0| with |x - 0.5|"].estimate == pytest.approx((rho[0] + rho[1]) / 2)
+    unchanged = torch.cat([change, torch.zeros(1, 5)]).view(3, 1, 1, 5)  # a third image GAX did not change
+    x3 = torch.cat([x, x[:1]])
+    assert np.isnan(H.extremeness_correlation(x3, unchanged)[2])
+    kept = H.extreme_intensity_tests({"m": SimpleNamespace(x=x3)}, {"m": {"GAX h - h0": unchanged}}, ["m"])
+    assert kept["m: rank correlation of |h - h0| with |x - 0.5|"].n == 2
+    assert H.extreme_intensity_tests({"m": SimpleNamespace(x=x3[2:])}, {"m": {"GAX h - h0": unchanged[2:]}}, ["m"]) == {}
