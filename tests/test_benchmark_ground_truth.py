@@ -110,3 +110,15 @@ def test_the_report_card_fails_a_metric_that_a_uniform_map_wins():
     assert "random" in card["gamed by"] and "fake_cam" in card["gamed by"]
     assert card["spearman rho with ground truth"] == pytest.approx(-1.0)
     assert "gamed by" in card["why not"] and "not ground truth > best method" in card["why not"]
+
+
+def test_images_per_method_and_the_blurred_control_in_the_scores():
+    config = study.benchmark_config("default")
+    assert (config.n_for("scene_cnn", "gradcam"), config.n_for("scene_cnn", "igos_pp")) == (100, 40)
+    assert config.n_for("scene_cnn", "blurred:igos_pp") == 40 and config.n_for("mnist_cnn", "gradcam") == 16
+    assert config.n_common("scene_cnn") == 40
+    assert study.applicable("scene_cnn", "gt_mask") and not study.applicable("mnist_cnn", "gt_inverse")
+    table = study.scores_table({("scene_cnn", "blurred:gradcam", 1, "AD"): np.array([1.0, 2.0])}, config)
+    assert table.to_dict("records") == [
+        {"model": "scene_cnn", "method": "blurred_best", "metric": "AD", "image": 20, "value": 1.0, "source": "gradcam"},
+        {"model": "scene_cnn", "method": "blurred_best", "metric": "AD", "image": 21, "value": 2.0, "source": "gradcam"}]
