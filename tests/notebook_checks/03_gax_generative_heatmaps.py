@@ -36,7 +36,7 @@ def check_results(results: dict) -> None:
     assert set(reach) == set(convergence)
     for model, component in reach.items():
         assert component["n"] == convergence[model]["images"]
-        assert math.isclose(component["estimate"], convergence[model]["share_converged"] - 1, abs_tol=1e-9)
+        assert math.isclose(component["estimate"], convergence[model]["share_converged"] - 1, abs_tol=1e-6)  # float32
     (target,) = headline["H4"]["premises_checked"]
     assert target["passed"]  # the default targets follow the paper's rule by construction
     # H5: near-binary MNIST has no intensity headroom; DigitScenes does
