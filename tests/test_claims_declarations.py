@@ -33,7 +33,9 @@ def test_family_is_declared_as_issue_26_asks(name):
     assert all(isinstance(claim, HeadlineClaim) and claim.paper == module.PAPER for claim in family)
     assert len({claim.claim_id for claim in family}) == len(family), "claim ids repeat"
     notebooks = {path.stem for path in notebooks_dir().glob("0[1-7]_*.ipynb")}
-    paper_text = _collapsed(next(PAPER_TEXTS.glob(PAPER_FILES[module.PAPER] + "*.txt")).read_text())
+    texts = sorted(PAPER_TEXTS.glob(PAPER_FILES[module.PAPER] + "*.txt"))
+    assert texts, f"the papers' text is missing: {PAPER_TEXTS} (../shared/papers beside the clone) must hold it"
+    paper_text = _collapsed(texts[0].read_text())
     for claim in family:
         assert claim.notebook in notebooks, f"{claim.claim_id}: no paper notebook {claim.notebook}"
         assert _collapsed(claim.quote) in paper_text, f"{claim.claim_id}: the quote is not verbatim in the paper"
