@@ -83,10 +83,11 @@ def test_explorer_answers(voila, browser, screenshots):
         labels = [label_of(controls.nth(i)) for i in range(controls.count())]
         assert [label["text"] for label in labels] == list(CONTROL_LABELS), labels
         assert all(label["visible"] and not label["truncated"] for label in labels), labels
-        assert page.locator(".widget-hprogress").count() == 0, \
+        assert page.locator(".widget-hprogress:visible").count() == 0, \
             "a finished progress bar stays above the controls"
         output = page.locator(".widget-output").first
-        status = page.locator(".widget-html").first
+        # the line under the controls (a hidden progress bar's text is an HTML widget too)
+        status = page.locator(".widget-html", has_text="drawn in").first.element_handle()
 
         def control(label):
             return controls.nth(CONTROL_LABELS.index(label))
@@ -104,7 +105,7 @@ def test_explorer_answers(voila, browser, screenshots):
                              ("method 1 = Opti-CAM (slow)", second_method("Opti-CAM (slow)"))):
             started = time.monotonic()
             assert redraw_after(page, output, change, what), f"{what}: the maps did not change"
-            page.wait_for_function("node => node.innerText.startsWith('drawn in')", arg=status.element_handle(),
+            page.wait_for_function("node => node.innerText.startsWith('drawn in')", arg=status,
                                    timeout=60_000)
             print(f"explorer, {what}: answered in {time.monotonic() - started:.1f} s in the browser "
                   f"(kernel: {status.inner_text()})")
