@@ -99,9 +99,11 @@ def fill(note: Path, results_dir: Path) -> str:
 
 def fill_all(notes_dir: Path, results_dir: Path) -> list:
     """Fill every note in ``notes_dir`` in place; returns the notes that changed."""
-    changed = []
+    from xai_nb_utils.core.ledger import headline_rows
+
+    results, rows, changed = _results(results_dir), headline_rows(results_dir), []  # read and decided once
     for note in sorted(Path(notes_dir).glob("*.md")):
-        text = fill(note, results_dir)
+        text = _filled(note.read_text(), results, rows)
         if text != note.read_text():
             note.write_text(text)
             changed.append(note)
