@@ -1,17 +1,16 @@
 """Every notebook in notebooks/ (found automatically): clean when committed, runs on the smoke profile,
 and its recorded claims hold. Notebook-specific checks live in tests/notebook_checks/<stem>.py."""
 import ast
-import importlib
 import importlib.util
 import json
-import pkgutil
 
 import nbformat
 import pytest
 
-from xai_nb_utils import report, studies
+from xai_nb_utils import report
 from xai_nb_utils.core.claims import VERDICTS, decide_family
 from xai_nb_utils.core.results import SECONDARY_KINDS
+from xai_nb_utils.studies import headline
 from xai_nb_utils.core.paths import notebooks_dir, repo_root
 
 NOTEBOOKS = report.find_notebooks(notebooks_dir())
@@ -123,9 +122,7 @@ def test_exercise_is_answered_when_run_with_its_parameters(tmp_path, monkeypatch
 
 def declared_claims(stem: str) -> list:
     """The headline claims (of every paper's ``studies/*_claims.py``) that notebook ``stem`` runs."""
-    modules = [name for _, name, _ in pkgutil.iter_modules(studies.__path__) if name.endswith("_claims")]
-    return [claim for name in modules for claim in importlib.import_module(f"xai_nb_utils.studies.{name}").CLAIMS
-            if claim.notebook == stem]
+    return [claim for module in headline.claims_modules() for claim in module.CLAIMS if claim.notebook == stem]
 
 
 def check_paper_claims(stem: str, results: dict) -> None:

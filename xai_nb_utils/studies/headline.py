@@ -5,6 +5,9 @@ checks its premises, then :func:`record` stores them; :func:`decided` shows the 
 Holm's correction over every notebook of the paper recorded so far with this profile (a claim of the paper whose
 notebook has not run yet is simply absent, which can only make the correction stricter).
 """
+import importlib
+import pkgutil
+
 import pandas as pd
 
 from xai_nb_utils.core.claims import HeadlineClaim, interval_text
@@ -66,3 +69,12 @@ def decided_table(rows: list) -> pd.DataFrame:
 def check(passed, detail: str) -> tuple:
     """A premise's outcome, as :func:`record` takes it."""
     return bool(passed), detail
+
+
+def claims_modules() -> list:
+    """Every paper's claims module (``studies/*_claims.py``, each with ``PAPER`` and ``CLAIMS``), by name."""
+    from xai_nb_utils import studies
+
+    return [importlib.import_module(f"xai_nb_utils.studies.{name}")
+            for _, name, _ in sorted(pkgutil.iter_modules(studies.__path__), key=lambda m: m.name)
+            if name.endswith("_claims")]
