@@ -1,7 +1,7 @@
 """Notebook 08: every image method x every metric on the same images, computed as a Dask graph of cached tasks.
 
 One maps task per (model, method, image chunk) -- on the trained model, and for the sanity metric on its fully
-randomised copy (first chunk only) -- and one task per (model, method, chunk, metric) on those maps
+randomised copy (the first ``n_randomized`` images only) -- and one task per (model, method, chunk, metric) on those maps
 (:mod:`core.tasks`). Every task stores its result under a key of its whole configuration (model weights included),
 so a killed run resumes and a warm rerun computes nothing.
 
@@ -74,8 +74,9 @@ SLOW_METHODS = ("igos_pp", "ggig", "mpert", "gax", "geg")
 
 #: metric -> (direction, description); "higher" or "lower" is better
 METRICS = {
-    "insertion": ("higher", "insertion AUC (blurred start, softmax, trapezoid; Petsiuk et al.)"),
-    "deletion": ("lower", "deletion AUC (zeros, softmax, trapezoid)"),
+    "insertion": ("higher", "insertion AUC (blurred start, softmax, trapezoid, 32 steps of 1/32 of the pixels; "
+                            "Petsiuk et al.)"),
+    "deletion": ("lower", "deletion AUC (zeros, softmax, trapezoid, 32 steps of 1/32 of the pixels)"),
     "AD": ("lower", "average drop % (image x map, softmax; Opti-CAM eq. 13)"),
     "AI": ("higher", "average increase % (Opti-CAM eq. 14)"),
     "AG": ("higher", "average gain % (Opti-CAM eq. 15)"),
@@ -85,8 +86,8 @@ METRICS = {
     "pointing": ("higher", "pointing game % (map maximum in the digit box)"),
     "energy_pointing": ("higher", "energy pointing game % (share of map mass in the digit box)"),
     "randomization": ("lower", "Spearman similarity of the maps of the model and its fully randomised copy "
-                               "(sanity: lower = more sensitive to the weights; Adebayo et al.; the first chunk "
-                               "of images only)"),
+                               "(sanity: lower = more sensitive to the weights; Adebayo et al.; the first "
+                               "BenchmarkConfig.n_randomized images only)"),
     "input_similarity": ("lower", "SSIM of |map| to the input (GGIG paper: lower = less like an edge detector)"),
     "evidence_mass": ("higher", "ground-truth agreement: share of the map's mass on the digit's pixels "
                                 "(studies.ground_truth; scene network only)"),
@@ -99,6 +100,9 @@ NOT_CARDED = ("evidence_mass", "seconds")
 #: the metrics each paper's claims of superiority rest on (paper names as in ``core.ledger.PAPERS``)
 PAPER_METRICS = {"GAX": ("CO",), "iGOS++": ("insertion", "deletion"), "Opti-CAM": ("AD", "AI", "AG"),
                  "DRE": ("M_F", "M_E"), "GGIG/GEG": ("input_similarity", "randomization")}
+#: insertion and deletion curves reveal or remove 1/CURVE_STEPS of the pixels per step, as notebook 04 and M_F (RISE
+#: steps one image row: 64 points on a 64-px scene, twice the model evaluations for the same curve shape)
+CURVE_STEPS = 32
 #: MNIST is saturated when a random map reaches this share of the best method's insertion AUC
 SATURATION_SHARE = 0.9
 
@@ -116,6 +120,7 @@ class BenchmarkConfig:
     budget: dict = field(default_factory=dict)
     n_slow: int = 40  # scene network, :data:`SLOW_METHODS`
     n_mnist: int = 16  # MNIST network (saturation check), every method
+    n_randomized: int = 10  # the first images, explained again on the randomised copy (the randomisation metric)
 
     def n_for(self, model_name: str, method: str) -> int:
         """How many test images ``method`` explains on ``model_name`` (the first ones of the test split)."""
@@ -136,7 +141,8 @@ def benchmark_methods() -> tuple:
 def benchmark_config(profile: str, seed: int = 0, models=MODELS, methods=None, n_images=None, n_slow=None,
                      n_mnist=None) -> BenchmarkConfig:
     """The profile's benchmark: smoke 3 images per model and method with the smoke budget; default 100 scene
-    images per method (40 for :data:`SLOW_METHODS`) and 16 MNIST images (chunks of 20), with :data:`BUDGET`."""
+    images per method (40 for :data:`SLOW_METHODS`) and 16 MNIST images (chunks of 20), with :data:`BUDGET`; the
+    randomisation metric on the first 10 (smoke 3)."""
     for name in models:
         check_choice("models", name, MODELS)
     methods = tuple(methods or benchmark_methods())
@@ -147,7 +153,8 @@ def benchmark_config(profile: str, seed: int = 0, models=MODELS, methods=None, n
                            chunk=by_profile(profile, 3, 20), seed=seed,
                            budget=by_profile(profile, SMOKE_BUDGET, BUDGET),
                            n_slow=min(n_images, n_slow or by_profile(profile, 3, 40)),
-                           n_mnist=min(n_images, n_mnist or by_profile(profile, 3, 16)))
+                           n_mnist=min(n_images, n_mnist or by_profile(profile, 3, 16)),
+                           n_randomized=by_profile(profile, 3, 10))
 
 
 def applicable(model_name: str, method: str) -> bool:
@@ -246,10 +253,13 @@ def maps_task(config: BenchmarkConfig, model_name: str, method: str, chunk_index
     if method.startswith(BLURRED):
         source = maps_task(config, model_name, method.removeprefix(BLURRED), chunk_index, randomized)
         return {**source, "maps": blurred(source["maps"])}
-    key = task_key(config, trained, model_name, method, chunk_index, randomized=randomized)
+    more = dict(randomized=randomized, n_randomized=config.n_randomized) if randomized else dict(randomized=False)
+    key = task_key(config, trained, model_name, method, chunk_index, **more)
 
     def build():
         x, y, rows = _images(config, split, chunk_index)
+        if randomized:  # the first chunk's first n_randomized images
+            x, y, rows = x[:config.n_randomized], y[:config.n_randomized], slice(0, config.n_randomized)
         start = time.perf_counter()
         if method in OWN_CONTROLS:
             maps = control_maps(method, trained, x, rows)
@@ -267,7 +277,8 @@ def metric_task(config: BenchmarkConfig, model_name: str, method: str, chunk_ind
                 maps: dict, randomized_maps: dict | None) -> np.ndarray:
     """Per-image scores of one metric on one chunk's maps; cached."""
     trained, split = _loaded(config, model_name)
-    key = task_key(config, trained, model_name, method, chunk_index, metric=metric)
+    more = dict(n_randomized=config.n_randomized) if metric == "randomization" else {}
+    key = task_key(config, trained, model_name, method, chunk_index, metric=metric, **more)
     return cached_result("benchmark-scores", key,
                          lambda: score(metric, trained, split, config, chunk_index, maps, randomized_maps))
 
@@ -283,15 +294,15 @@ def score(metric: str, trained, split, config: BenchmarkConfig, chunk_index: int
     model, (x, y, rows) = trained.model, _images(config, split, chunk_index)
     saliency = maps["maps"]
     single = one_channel(saliency)
+    pixels = x.shape[-2] * x.shape[-1]
     if metric in ("insertion", "deletion"):
-        return insertion_deletion(model, x, single, y, mode=metric).auc
+        return insertion_deletion(model, x, single, y, mode=metric, pixels_per_step=-(-pixels // CURVE_STEPS)).auc
     if metric in ("AD", "AI", "AG"):
         return average_drop_increase_gain(model, x, single, y)["per_image"][metric]
     if metric == "CO":
         with torch.no_grad():
             return co_score(model, x, normalize_maps(single), y).numpy()
     if metric == "M_F":
-        pixels = x.shape[-2] * x.shape[-1]
         return faithfulness(model, x, single, y, delta=1 / 32 if pixels % 32 == 0 else 1 / x.shape[-1])
     if metric == "M_E":
         return explainability(single, split.box_masks()[rows])
@@ -300,7 +311,7 @@ def score(metric: str, trained, split, config: BenchmarkConfig, chunk_index: int
     if metric == "evidence_mass":
         return ground_truth.mask_mass(single, ground_truth.evidence_masks(trained.dataset, "test", rows))
     if metric == "randomization":
-        return spearman(single.abs(), one_channel(randomized_maps["maps"]).abs())
+        return spearman(single[:config.n_randomized].abs(), one_channel(randomized_maps["maps"]).abs())
     if metric == "input_similarity":
         return similarity_to_input(saliency, x)["ssim"].to_numpy()
     if metric == "seconds":
@@ -328,8 +339,8 @@ def _method_tasks(config: BenchmarkConfig, model_name: str, method: str, metrics
 def benchmark_graph(config: BenchmarkConfig) -> dict:
     """(model, method, chunk, metric) -> delayed per-image scores; the maps tasks are their shared inputs. Each
     method runs on its :meth:`BenchmarkConfig.n_for` first test images. The randomisation metric, which needs the
-    maps of the randomised copy too, is computed on the first chunk only (the sanity check asks whether maps
-    change at all; every method's maps on the copy would double the cost)."""
+    maps of the randomised copy too, is computed on the first ``config.n_randomized`` images only (the sanity check
+    asks whether maps change at all; the copy's maps of every image would double the cost)."""
     graph = {}
     for model_name in config.models:
         for method in config.methods:

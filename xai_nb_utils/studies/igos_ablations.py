@@ -213,10 +213,11 @@ def auc_summary(rows) -> pd.DataFrame:
 
 
 def run_entries(system: System, entries, budget: dict, seed: int = 0, count: int | None = None,
-                scheduler: str = "sync"):
+                scheduler: str = "sync", method_settings: dict | None = None):
     """Evaluate (row name, resolution label) entries of :data:`ROWS` on the first ``count`` images of ``system``;
-    I-GOS rows run with ``budget`` (e.g. iterations / ig_steps) at the label's mask side. The entries are
-    independent tasks run on ``scheduler`` (:func:`core.tasks.run_calls`: ``"sync"`` here, ``"local"`` on a local
+    I-GOS rows run with ``budget`` (e.g. iterations / ig_steps) at the label's mask side, the other rows with
+    ``method_settings[method]`` (e.g. ``{"mpert": {"iterations": 20}}``) over their registry defaults. The entries
+    are independent tasks run on ``scheduler`` (:func:`core.tasks.run_calls`: ``"sync"`` here, ``"local"`` on a local
     Dask cluster, ``"tcp://..."`` on a running one).
 
     Returns ({(name, label): Evaluated}, per-image rows for :func:`auc_summary`).
@@ -225,6 +226,7 @@ def run_entries(system: System, entries, budget: dict, seed: int = 0, count: int
     calls = {}
     for name, label in entries:
         method, changes = ROWS[name]
+        changes = {**changes, **(method_settings or {}).get(method, {})}
         side = system.extra["resolutions"][label]
         if method in igos.SETTINGS:
             calls[name, label] = (system.model, x, y, method, side, {**changes, **budget}, seed)
