@@ -1,5 +1,7 @@
 """Notebook 08's ranking (Friedman + Nemenyi), its ground truth (a hand-set network, the digit masks) and the metric
 report card, on cases whose answer is known by hand."""
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -122,3 +124,15 @@ def test_images_per_method_and_the_blurred_control_in_the_scores():
     assert table.to_dict("records") == [
         {"model": "scene_cnn", "method": "blurred_best", "metric": "AD", "image": 20, "value": 1.0, "source": "gradcam"},
         {"model": "scene_cnn", "method": "blurred_best", "metric": "AD", "image": 21, "value": 2.0, "source": "gradcam"}]
+
+
+def test_the_randomisation_metric_scores_the_first_n_randomized_images():
+    """The copy's maps exist for the first ``n_randomized`` images only: the metric scores those, and a copy whose
+    maps equal the model's (up to a positive scale) has Spearman 1 on each."""
+    config = study.benchmark_config("default")
+    assert config.n_randomized == 10 and study.benchmark_config("smoke").n_randomized == 3
+    split = SimpleNamespace(x=torch.rand(config.chunk, 3, 8, 8), y=torch.zeros(config.chunk, dtype=torch.long))
+    maps = torch.rand(config.chunk, 1, 8, 8)
+    values = study.score("randomization", SimpleNamespace(model=None), split, config, 0, {"maps": maps},
+                         {"maps": 3 * maps[:config.n_randomized]})
+    assert np.allclose(values, np.ones(config.n_randomized))
