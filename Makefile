@@ -34,11 +34,11 @@ explore: setup
 	@echo "explorer: http://127.0.0.1:$(EXPLORE_PORT)/ (profile $(PROFILE); Ctrl-C stops it)"
 	XAI_EXPLORER_PROFILE=$(PROFILE) $(VENV)/bin/voila notebooks/explorer.ipynb --no-browser --Voila.ip=127.0.0.1 --port=$(EXPLORE_PORT)
 
-# Two workers that steal work from each other, so the long notebook tests end near the same time on both.
-# One thread per process, so the two workers do not fight over the two cores.
+# Two workers, each handed the next test when it is free (the longest first, tests/conftest.py), so both end near
+# the same time. One thread per process, so the two workers do not fight over the two cores.
 TEST_WORKERS ?= 2
 test: setup
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal --durations=25 -m "not browser"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(TEST_WORKERS) --dist load --maxschedchunk 1 --durations=25 -m "not browser"
 
 # The widgets in JupyterLab and the offline reports, in headless Chromium (Debian: apt-get install chromium).
 # Playwright comes with the dev extra (setup) and drives that browser; it downloads none of its own.
