@@ -15,11 +15,10 @@ JOBS ?= 2
 
 setup: $(STAMP)
 
-# Re-runs only when pyproject.toml changed (or the venv is new). --no-compile: Python writes the bytecode of the
-# modules it imports when it first imports them, instead of pip compiling every file of every package up front.
+# Re-runs only when pyproject.toml changed (or the venv is new).
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
-	$(PY) -m pip install --quiet --no-compile -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (xai workbook)"
 	touch $(STAMP)
 
