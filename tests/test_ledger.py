@@ -59,3 +59,14 @@ def test_write_reproduction_puts_the_headline_table_in_the_readme(tmp_path):
     assert "### GAX: 1 reproduced" in report  # the self-check is listed, not counted
     assert "| self-check | Fig. 2 self-check |" in report
     assert ledger.verdict_counts(ledger.load_paper_claims(reports_dir() / "results"))["GAX"]["reproduced"] == 1
+
+
+def test_the_published_copy_leaves_out_oversized_records():
+    """A record over the cap (per-image raw data) becomes a sentence saying where it is; the others stay as they are."""
+    big = [{"image": i, "value": 0.5} for i in range(ledger.PUBLISHED_RECORD_BYTES // 20)]
+    results = {"notebook": "08_cross_paper_benchmark", "claims": [], "records": {"scores": big, "finding": "text"}}
+    copy = ledger.published_copy(results)
+    assert copy["records"]["finding"] == "text" and copy["claims"] == []
+    assert copy["records"]["scores"].startswith("left out of the published copy (")
+    assert "reports/results/08_cross_paper_benchmark.json" in copy["records"]["scores"]
+    assert results["records"]["scores"] is big  # the run's own results are not changed

@@ -158,10 +158,27 @@ def write_reproduction(results_dir: Path, markdown_path: Path, readme_path: Path
     return table
 
 
+#: a recorded value larger than this (bytes of JSON) stays out of the published copy: per-image raw data (08's
+#: scores) that no generated document reads; the run's reports/ keeps it, also as CSV under reports/tables/
+PUBLISHED_RECORD_BYTES = 1_000_000
+
+
+def published_copy(results: dict) -> dict:
+    """``results`` (one notebook's) with every record over :data:`PUBLISHED_RECORD_BYTES` replaced by a sentence
+    saying what was left out and where it is."""
+    records = {}
+    for key, value in results.get("records", {}).items():
+        size = len(json.dumps(value))
+        records[key] = value if size <= PUBLISHED_RECORD_BYTES else (
+            f"left out of the published copy ({size} bytes of JSON): see the run's "
+            f"reports/results/{results.get('notebook')}.json and reports/tables/")
+    return {**results, "records": records}
+
+
 def publish(results_dir: Path, docs_dir: Path, readme_path: Path) -> None:
     """After a finished default run: copy its recorded results to ``docs_dir/results/`` (the record every
-    generated document is written from and checked against), then write docs/reproduction.md, the README's
-    headline table and the values in docs/notes/*.md from that copy."""
+    generated document is written from and checked against; :func:`published_copy`), then write
+    docs/reproduction.md, the README's headline table and the values in docs/notes/*.md from that copy."""
     import shutil
 
     from xai_nb_utils.core import notes
@@ -170,7 +187,8 @@ def publish(results_dir: Path, docs_dir: Path, readme_path: Path) -> None:
     shutil.rmtree(published, ignore_errors=True)
     published.mkdir(parents=True)
     for path in sorted(Path(results_dir).glob("*.json")):
-        shutil.copyfile(path, published / path.name)
+        copy = published_copy(json.loads(path.read_text()))
+        (published / path.name).write_text(json.dumps(copy, indent=1))
     write_reproduction(published, Path(docs_dir) / "reproduction.md", readme_path)
     notes.fill_all(Path(docs_dir) / "notes", published)
 
