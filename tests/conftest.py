@@ -13,8 +13,6 @@ def _generated_files_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("XAI_FIGURES_DIR", str(tmp_path / "figures"))
 
 
-
-
 #: the tour's smoke run trains every shared smoke model; the paper-path runs need almost none of them, so they keep
 #: the other worker busy meanwhile instead of waiting on a model's lock
 FIRST = "test_notebook_runs_on_smoke_profile[00_workbench_tour]"

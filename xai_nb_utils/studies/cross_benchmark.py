@@ -1,9 +1,9 @@
 """Notebook 08: every image method x every metric on the same images, computed as a Dask graph of cached tasks.
 
 One maps task per (model, method, image chunk) -- on the trained model, and for the sanity metric on its fully
-randomised copy (the first ``n_randomized`` images only) -- and one task per (model, method, chunk, metric) on those maps
-(:mod:`core.tasks`). Every task stores its result under a key of its whole configuration (model weights included),
-so a killed run resumes and a warm rerun computes nothing.
+randomised copy (the first ``n_randomized`` images only) -- and one task per (model, method, chunk, metric) on those
+maps (:mod:`core.tasks`). Every task stores its result under a key of its whole configuration (model weights
+included), so a killed run resumes and a warm rerun computes nothing.
 
 Controls run beside the methods (:data:`CONTROLS`): a random map, Fake-CAM, an edge filter, a centre prior, a blurred
 copy of each metric's best map and, on the scene network (the ground-truth testbed, :mod:`studies.ground_truth`),
